@@ -1,0 +1,10 @@
+//! privacyIDEA's wire shapes: request parameters, the response envelope, error codes. No logic.
+
+pub mod envelope;
+pub mod error;
+pub mod params;
+pub mod types;
+
+pub use envelope::Envelope;
+pub use error::{ErrorKind, PiError};
+pub use params::Params;

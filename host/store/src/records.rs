@@ -1,0 +1,78 @@
+//! The records Tessera keeps, as stored on disk (versioned: every stored value starts as `{"v":1,...}`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Who owns a token: a user id inside a resolver, reached through a realm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenOwner {
+    pub realm: String,
+    pub resolver: String,
+    pub user_id: String,
+}
+
+/// One token. The seed is sealed (AES-256-GCM, see `seal`) before it reaches this record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Numeric id shown as `id` in `GET /token/`, assigned by the store on insert.
+    pub id: u64,
+    pub serial: String,
+    /// The plugin's type name, for example `hotp`.
+    pub tokentype: String,
+    pub active: bool,
+    pub revoked: bool,
+    pub locked: bool,
+    pub description: String,
+    pub otplen: u32,
+    /// privacyIDEA's `count`: next usable counter / time step.
+    pub count: u64,
+    pub count_window: u32,
+    pub sync_window: u32,
+    pub failcount: u32,
+    pub maxfail: u32,
+    /// privacyIDEA's tokeninfo: plugin-owned entries plus host entries (`count_auth`, `last_auth`, ...).
+    pub info: BTreeMap<String, String>,
+    /// PHC string of the OTP PIN (argon2id); `None` means the empty PIN.
+    pub pin_hash: Option<String>,
+    /// The sealed seed (nonce || ciphertext || tag), bound to the serial; `None` for keyless types.
+    pub sealed_key: Option<Vec<u8>>,
+    pub owner: Option<TokenOwner>,
+    /// Realms the token belongs to (the owner's realm is added on assignment).
+    pub realms: Vec<String>,
+    pub rollout_state: String,
+}
+
+/// A resolver configuration as given to `POST /resolver/<name>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolverRecord {
+    pub name: String,
+    /// Wire type, for example `passwdresolver`.
+    pub rtype: String,
+    /// Configuration fields; password fields are sealed by the caller before storing.
+    pub data: BTreeMap<String, String>,
+}
+
+/// One resolver inside a realm.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealmResolver {
+    pub name: String,
+    /// Lower is searched first; `None` sorts last.
+    pub priority: Option<u32>,
+}
+
+/// A realm: an ordered set of resolvers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealmRecord {
+    pub id: u64,
+    pub name: String,
+    pub resolvers: Vec<RealmResolver>,
+}
+
+/// A local administrator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRecord {
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
