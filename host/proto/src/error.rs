@@ -31,6 +31,9 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// 503: a backend (resolver server, plugin) is unavailable.
     Unavailable,
+    /// 500/903: a plugin trapped, timed out or ran out of memory. The message says which plugin and
+    /// why (it contains no request data), so it is passed to the client unchanged.
+    PluginFailed,
     /// -500: server fault. The message to the client is generic; the detail is logged.
     Internal,
 }
@@ -53,6 +56,7 @@ impl ErrorKind {
             ErrorKind::NotFound => (404, 404),
             ErrorKind::MethodNotAllowed => (405, 405),
             ErrorKind::Unavailable => (503, 903),
+            ErrorKind::PluginFailed => (500, 903),
             ErrorKind::Internal => (500, -500),
         }
     }

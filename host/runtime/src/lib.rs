@@ -4,7 +4,22 @@
 //! Public types here are plain Rust mirrors of the WIT types, so that no other crate depends on
 //! wasmtime or on generated bindings.
 
-// implementation modules are added by the runtime's author
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod bindings;
+mod capabilities;
+mod engine;
+mod loader;
+mod manifest;
+mod pool;
+mod resolver;
+mod runtime;
+mod state;
+mod token;
+mod trap;
+
+pub use manifest::{Capability, Manifest, ManifestError, PluginKind};
+pub use runtime::{InstanceMode, Runtime, RuntimeConfig};
 
 use std::collections::BTreeMap;
 
@@ -27,6 +42,42 @@ pub enum CallError {
     /// No plugin of that type/name is loaded.
     #[error("unknown plugin type {0}")]
     UnknownType(String),
+}
+
+/// Why a plugin could not be loaded. Every variant names the plugin (its manifest `name`) or the
+/// file it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The manifest is not valid TOML or has an invalid value.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// A file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io { path: std::path::PathBuf, source: std::io::Error },
+    /// The wasm bytes are not a valid component for this host.
+    #[error("plugin {plugin}: cannot compile: {message}")]
+    Compile { plugin: String, message: String },
+    /// The component imports a host interface its manifest does not grant.
+    #[error("plugin {plugin} imports `{import}` but its manifest does not grant the `{capability}` capability")]
+    CapabilityNotGranted { plugin: String, capability: String, import: String },
+    /// A capability that the plugin's kind can never use (for example `files` on a token type).
+    #[error("plugin {plugin}: capability `{capability}` is only available to {allowed} plugins")]
+    CapabilityNotAllowed { plugin: String, capability: String, allowed: &'static str },
+    /// The component does not fit the world of its declared kind (missing exports, wrong types).
+    #[error("plugin {plugin}: does not implement the {world} world: {message}")]
+    Link { plugin: String, world: &'static str, message: String },
+    /// Calling `describe` failed.
+    #[error("plugin {plugin}: describe failed: {reason}")]
+    Describe { plugin: String, reason: TrapReason },
+    /// Another loaded plugin already registered this type name.
+    #[error("plugin {plugin}: {kind} type `{type_name}` is already registered by plugin {existing}")]
+    DuplicateType { plugin: String, kind: &'static str, type_name: String, existing: String },
+    /// The wasm engine could not be created.
+    #[error("cannot create the wasm engine: {0}")]
+    Engine(String),
+    /// An error while loading one file of a plugin directory.
+    #[error("{}: {source}", file.display())]
+    InFile { file: std::path::PathBuf, source: Box<LoadError> },
 }
 
 /// What went wrong inside a plugin.

@@ -1,9 +1,14 @@
 //! Tessera's state: typed records in sled behind the `Store` trait, seeds sealed at rest, durable commits.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod codec;
+mod commit;
 pub mod records;
 pub mod seal;
 mod sled_store;
-mod commit;
+#[cfg(test)]
+mod tests;
 
 pub use commit::CommitTicket;
 
@@ -20,6 +25,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("durable commit failed: {0}")]
     Commit(String),
+    /// A caller broke the store's contract (for example `update_token` changing the serial): a bug upstream.
+    #[error("invalid store request: {0}")]
+    Invalid(String),
 }
 
 /// A token as read, with what is needed to update it only if nobody changed it meanwhile.
@@ -60,7 +68,11 @@ pub trait Store: Send + Sync + 'static {
     fn insert_token(&self, token: TokenRecord) -> Result<bool, StoreError>;
     /// Replace `old` with `new` (same serial) only if the stored bytes are still `old.raw`.
     /// Keeps the owner index in step with `new.owner`.
-    fn update_token(&self, old: &Versioned<TokenRecord>, new: &TokenRecord) -> Result<Cas, StoreError>;
+    fn update_token(
+        &self,
+        old: &Versioned<TokenRecord>,
+        new: &TokenRecord,
+    ) -> Result<Cas, StoreError>;
     /// Delete a token and its index entries. Returns false if it did not exist.
     fn delete_token(&self, serial: &str) -> Result<bool, StoreError>;
     /// Tokens matching the filter, ordered by serial.

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what building and testing Tessera needs on Debian/Ubuntu: the wasm32-wasip2 Rust target
+# and the OTP oracle `oathtool` (tests compare against it). Safe to run again.
+set -euo pipefail
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  echo "setup: installing the Rust target wasm32-wasip2 (plugins are built for it)"
+  rustup target add wasm32-wasip2
+fi
+missing=()
+command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]} with apt"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y "${missing[@]}" || { $SUDO apt-get update && $SUDO apt-get install -y "${missing[@]}"; }
+fi

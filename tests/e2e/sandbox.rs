@@ -1,0 +1,75 @@
+//! Hostile token plugins (from `tessera-bundled`'s fixtures) installed with `--plugin-dir`: a loop,
+//! unbounded memory growth and a panic cost their own request a 5xx and nothing else; a plugin that
+//! keeps what it saw in its instance cannot show one token's OTP in another token's data.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{Options, RFC_KEY, Server, enroll_rfc_hotp, hotp, serial_of};
+
+const HOSTILE: [&str; 4] = ["hostile-loop", "hostile-grow", "hostile-panic", "hostile-snoop"];
+
+fn hostile_server(instance_mode: &'static str) -> Server {
+    Server::start_with(Options {
+        instance_mode: Some(instance_mode),
+        time_limit_ms: Some(500),
+        memory_limit_mib: Some(64),
+        fixture_plugins: HOSTILE.to_vec(),
+    })
+}
+
+fn enroll(server: &Server, token_type: &str) -> String {
+    serial_of(&server.admin().init_token(&[("type", token_type), ("genkey", "1")]))
+}
+
+#[test]
+fn misbehaving_plugins_fail_their_request_and_nothing_else() {
+    let server = hostile_server("pooled");
+    let good = enroll_rfc_hotp(&server.admin(), "GOOD0001", "");
+    // The request is bounded: a hang is a failure, not a stuck test.
+    let anon = server.anon().timeout(Duration::from_secs(30));
+    let mut counter = 0;
+
+    for token_type in ["hostile-loop", "hostile-grow", "hostile-panic"] {
+        let serial = enroll(&server, token_type);
+        for attempt in 0..2 {
+            let started = Instant::now();
+            let resp = anon
+                .try_post("/validate/check", &[("serial", &serial), ("pass", "123456")])
+                .unwrap_or_else(|e| panic!("{token_type} attempt {attempt}: no answer within 30 s: {e}"));
+            let took = started.elapsed();
+            assert!(resp.status >= 500, "{token_type} attempt {attempt}: {resp}");
+            assert!(resp.content_type.starts_with("application/json"), "{token_type}: {resp}");
+            assert_eq!(resp.json["result"]["status"], Value::Bool(false), "{token_type}: {resp}");
+            assert!(resp.json["result"]["error"]["code"].is_i64(), "{token_type}: {resp}");
+            assert!(took < Duration::from_secs(10), "{token_type} attempt {attempt} took {took:?}");
+
+            // The server still serves, and a normal token still works right after.
+            let ok = anon.check(&[("serial", &good), ("pass", &hotp(RFC_KEY, counter))]);
+            ok.expect_auth("ACCEPT", "matching 1 tokens");
+            counter += 1;
+        }
+    }
+    // Admin calls are unaffected too.
+    server.admin().get("/token/", &[]).expect_ok();
+}
+
+#[test]
+fn a_pooled_plugin_instance_cannot_carry_one_tokens_otp_to_another() {
+    let server = hostile_server("pooled");
+    let admin = server.admin();
+    let a = enroll(&server, "hostile-snoop");
+    let b = enroll(&server, "hostile-snoop");
+
+    let first = server.anon().check(&[("serial", &a), ("pass", "111111")]);
+    assert_eq!(first.status, 200, "{first}");
+    let second = server.anon().check(&[("serial", &b), ("pass", "222222")]);
+    assert_eq!(second.status, 200, "{second}");
+    assert!(!second.body.contains("111111"), "token B's check answer shows token A's OTP: {second}");
+
+    let b_info = admin.token_info(&b);
+    assert!(!b_info.to_string().contains("111111"), "token B's data shows token A's OTP: {b_info}");
+    let listing = admin.get("/token/", &[("serial", &b)]);
+    assert!(!listing.body.contains("111111"), "{listing}");
+}
