@@ -19,8 +19,12 @@ struct CheckForm {
 
 async fn check(Form(form): Form<CheckForm>) -> Json<Value> {
     // Touch the fields so the parse is not optimised away.
-    let touched = form.user.map_or(0, |u| u.len()) + form.realm.map_or(0, |r| r.len()) + form.pass.map_or(0, |p| p.len());
-    let time = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let touched = form.user.map_or(0, |u| u.len())
+        + form.realm.map_or(0, |r| r.len())
+        + form.pass.map_or(0, |p| p.len());
+    let time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     Json(json!({
         "detail": {"message": "wrong otp value", "otplen": 6, "serial": "BENCH01", "threadid": touched, "type": "hotp"},
         "id": 2,
@@ -34,7 +38,9 @@ async fn check(Form(form): Form<CheckForm>) -> Json<Value> {
 
 /// Serves `POST /validate/check` on an ephemeral port; prints `bare listening on http://ADDR`.
 pub fn serve() -> Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("bare listening on http://{}", listener.local_addr()?);

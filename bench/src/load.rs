@@ -78,7 +78,9 @@ impl Outcome {
 
 /// The 6-digit HOTP (RFC 4226) of `key` at `counter`.
 pub fn hotp(key: &[u8], counter: u64) -> u32 {
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key) else { return 0 };
+    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(key) else {
+        return 0;
+    };
     mac.update(&counter.to_be_bytes());
     let d = mac.finalize().into_bytes();
     let o = usize::from(d[19] & 0x0f);
@@ -89,8 +91,15 @@ pub fn hotp(key: &[u8], counter: u64) -> u32 {
 /// Drives `POST /validate/check` at `addr` from `clients.len()` clients for `duration`.
 /// Each client sends its next request when the previous answer arrived (like wrk with -tN -cN).
 /// Updates each client's `next_counter`.
-pub fn run(addr: SocketAddr, clients: &mut [Client], mode: Mode, duration: Duration) -> Result<Outcome> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+pub fn run(
+    addr: SocketAddr,
+    clients: &mut [Client],
+    mode: Mode,
+    duration: Duration,
+) -> Result<Outcome> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let started = Instant::now();
         let deadline = started + duration;
@@ -116,7 +125,9 @@ pub fn run(addr: SocketAddr, clients: &mut [Client], mode: Mode, duration: Durat
 
 /// Sends exactly one request from `client` (the sanity check before the runs).
 pub fn run_one(addr: SocketAddr, client: &mut Client, mode: Mode) -> Result<Outcome> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let deadline = Instant::now() + Duration::from_secs(60);
     let (_, updated, outcome) = rt.block_on(drive(0, addr, client.clone(), mode, deadline, 1))?;
     *client = updated;
@@ -131,10 +142,16 @@ async fn drive(
     deadline: Instant,
     max_requests: u64,
 ) -> Result<(usize, Client, Outcome)> {
-    let mut out = Outcome { latencies_us: Vec::with_capacity(1 << 16), ..Outcome::default() };
+    let mut out = Outcome {
+        latencies_us: Vec::with_capacity(1 << 16),
+        ..Outcome::default()
+    };
     let mut conn = Conn::connect(addr).await?;
     let mut req = Vec::with_capacity(512);
-    let fixed_body = format!("user={}&realm={}&pass={}", client.user, client.realm, client.pin);
+    let fixed_body = format!(
+        "user={}&realm={}&pass={}",
+        client.user, client.realm, client.pin
+    );
     while out.requests() + out.errors < max_requests && Instant::now() < deadline {
         let otp = match mode {
             Mode::Wrong => 0,
@@ -151,7 +168,8 @@ async fn drive(
         let sent = Instant::now();
         match conn.round_trip(&req).await {
             Ok((status, accepted)) => {
-                out.latencies_us.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+                out.latencies_us
+                    .push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
                 match (status, accepted) {
                     (200, true) => out.accepted += 1,
                     (200, false) => out.rejected += 1,
@@ -183,9 +201,15 @@ struct Conn {
 
 impl Conn {
     async fn connect(addr: SocketAddr) -> Result<Conn> {
-        let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        Ok(Conn { stream, buf: vec![0; 64 * 1024].into_boxed_slice(), len: 0 })
+        Ok(Conn {
+            stream,
+            buf: vec![0; 64 * 1024].into_boxed_slice(),
+            len: 0,
+        })
     }
 
     async fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
@@ -233,7 +257,8 @@ impl Conn {
             .lines()
             .find_map(|l| {
                 let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
             })
             .context("response without content-length")?;
         let total = head_end + content_length;
@@ -241,7 +266,8 @@ impl Conn {
             self.fill().await?;
         }
         let body = &self.buf[head_end..total];
-        let accepted = find(body, b"\"authentication\":\"ACCEPT\"").is_some() || find(body, b"\"authentication\": \"ACCEPT\"").is_some();
+        let accepted = find(body, b"\"authentication\":\"ACCEPT\"").is_some()
+            || find(body, b"\"authentication\": \"ACCEPT\"").is_some();
         self.buf.copy_within(total..self.len, 0);
         self.len -= total;
         Ok((status, accepted))
@@ -258,7 +284,9 @@ mod tests {
 
     #[test]
     fn hotp_matches_rfc_4226_appendix_d() {
-        let expected = [755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489];
+        let expected = [
+            755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489,
+        ];
         for (counter, want) in expected.into_iter().enumerate() {
             assert_eq!(hotp(KEY, counter as u64), want);
         }

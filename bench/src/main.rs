@@ -48,8 +48,16 @@ enum Cmd {
 
 /// The token sets: PIN hashed with PI_FAST_HASH parameters, and no PIN at all.
 const SETS: [TokenSet; 2] = [
-    TokenSet { user_prefix: "bu", serial_prefix: "BENCH", pin: "benchpin" },
-    TokenSet { user_prefix: "bn", serial_prefix: "NOPIN", pin: "" },
+    TokenSet {
+        user_prefix: "bu",
+        serial_prefix: "BENCH",
+        pin: "benchpin",
+    },
+    TokenSet {
+        user_prefix: "bn",
+        serial_prefix: "NOPIN",
+        pin: "",
+    },
 ];
 const SET_NAMES: [&str; 2] = ["tessera pin", "tessera no-pin"];
 
@@ -69,27 +77,70 @@ fn main() -> Result<()> {
         return bare::serve();
     }
     let duration = Duration::from_secs_f64(args.duration);
-    let max_clients = args.clients.iter().copied().max().context("no client counts")?;
+    let max_clients = args
+        .clients
+        .iter()
+        .copied()
+        .max()
+        .context("no client counts")?;
     let bare = servers::start_bare()?;
-    let bare_clients = vec![Client { user: "bu01".into(), realm: servers::REALM.into(), pin: "benchpin".into(), next_counter: 0 }; max_clients];
+    let bare_clients = vec![
+        Client {
+            user: "bu01".into(),
+            realm: servers::REALM.into(),
+            pin: "benchpin".into(),
+            next_counter: 0
+        };
+        max_clients
+    ];
     if args.bare_only {
-        println!("# tessera-bench: bare handler only, {} s a row, clients {:?}, {} CPUs", args.duration, args.clients, cpus());
+        println!(
+            "# tessera-bench: bare handler only, {} s a row, clients {:?}, {} CPUs",
+            args.duration,
+            args.clients,
+            cpus()
+        );
         let mut rows = Vec::new();
         for &c in &args.clients {
-            let row = measure(&bare, "bare", Mode::Wrong, &mut bare_clients.clone()[..c], duration, f64::NAN)?;
+            let row = measure(
+                &bare,
+                "bare",
+                Mode::Wrong,
+                &mut bare_clients.clone()[..c],
+                duration,
+                f64::NAN,
+            )?;
             print_row(&row);
             rows.push(row);
         }
         print_table(&rows);
         return Ok(());
     }
-    let bin = args.tessera.clone().unwrap_or_else(servers::default_tessera_bin);
+    let bin = args
+        .tessera
+        .clone()
+        .unwrap_or_else(servers::default_tessera_bin);
     if !bin.exists() {
-        bail!("{} not found: run `cargo build --release -p tessera` first", bin.display());
+        bail!(
+            "{} not found: run `cargo build --release -p tessera` first",
+            bin.display()
+        );
     }
     let tessera = servers::start_tessera(&bin)?;
-    println!("# tessera-bench: {} s a row, clients {:?}, {} CPUs", args.duration, args.clients, cpus());
-    println!("# bare handler pid {} at {}; tessera pid {} at {} (data {})", bare.pid(), bare.base(), tessera.proc.pid(), tessera.proc.base(), tessera.dir.path().display());
+    println!(
+        "# tessera-bench: {} s a row, clients {:?}, {} CPUs",
+        args.duration,
+        args.clients,
+        cpus()
+    );
+    println!(
+        "# bare handler pid {} at {}; tessera pid {} at {} (data {})",
+        bare.pid(),
+        bare.base(),
+        tessera.proc.pid(),
+        tessera.proc.base(),
+        tessera.dir.path().display()
+    );
     let mut sets = servers::create_fixtures(&tessera, &SETS, max_clients)?;
     for (name, clients) in SET_NAMES.iter().zip(sets.iter_mut()) {
         sanity(&tessera.proc, name, clients)?;
@@ -97,18 +148,42 @@ fn main() -> Result<()> {
 
     // Warm-up: connections, allocator, plugin instances.
     let warm = Duration::from_secs_f64((args.duration / 5.0).min(1.0));
-    load::run(bare.addr, &mut bare_clients.clone()[..8.min(max_clients)], Mode::Wrong, warm)?;
-    load::run(tessera.proc.addr, &mut sets[0][..8.min(max_clients)], Mode::Wrong, warm)?;
+    load::run(
+        bare.addr,
+        &mut bare_clients.clone()[..8.min(max_clients)],
+        Mode::Wrong,
+        warm,
+    )?;
+    load::run(
+        tessera.proc.addr,
+        &mut sets[0][..8.min(max_clients)],
+        Mode::Wrong,
+        warm,
+    )?;
 
     let mut rows = Vec::new();
     for &c in &args.clients {
-        let bare_row = measure(&bare, "bare", Mode::Wrong, &mut bare_clients.clone()[..c], duration, f64::NAN)?;
+        let bare_row = measure(
+            &bare,
+            "bare",
+            Mode::Wrong,
+            &mut bare_clients.clone()[..c],
+            duration,
+            f64::NAN,
+        )?;
         let bare_rps = bare_row.outcome.rps();
         print_row(&bare_row);
         rows.push(bare_row);
         for (name, clients) in SET_NAMES.iter().zip(sets.iter_mut()) {
             for mode in [Mode::Wrong, Mode::Ok] {
-                let row = measure(&tessera.proc, name, mode, &mut clients[..c], duration, bare_rps)?;
+                let row = measure(
+                    &tessera.proc,
+                    name,
+                    mode,
+                    &mut clients[..c],
+                    duration,
+                    bare_rps,
+                )?;
                 print_row(&row);
                 rows.push(row);
             }
@@ -123,13 +198,24 @@ fn sanity(server: &Proc, name: &str, clients: &mut [Client]) -> Result<()> {
     let ok = load::run_one(server.addr, &mut clients[0], Mode::Ok)?;
     let wrong = load::run_one(server.addr, &mut clients[0], Mode::Wrong)?;
     if ok.accepted != 1 || wrong.rejected != 1 {
-        bail!("{name} sanity check failed: correct OTP accepted {} of 1, wrong OTP rejected {} of 1", ok.accepted, wrong.rejected);
+        bail!(
+            "{name} sanity check failed: correct OTP accepted {} of 1, wrong OTP rejected {} of 1",
+            ok.accepted,
+            wrong.rejected
+        );
     }
     println!("# sanity {name}: correct=ACCEPT wrong=REJECT");
     Ok(())
 }
 
-fn measure(server: &Proc, target: &str, mode: Mode, clients: &mut [Client], duration: Duration, bare_rps: f64) -> Result<Row> {
+fn measure(
+    server: &Proc,
+    target: &str,
+    mode: Mode,
+    clients: &mut [Client],
+    duration: Duration,
+    bare_rps: f64,
+) -> Result<Row> {
     let (s0, c0) = (cpu_seconds(server.pid()), cpu_seconds(std::process::id()));
     let outcome = load::run(server.addr, clients, mode, duration)?;
     let (s1, c1) = (cpu_seconds(server.pid()), cpu_seconds(std::process::id()));
@@ -149,7 +235,11 @@ fn cpus() -> usize {
 }
 
 fn ratio(row: &Row) -> String {
-    if row.bare_rps.is_nan() { "100%".to_string() } else { format!("{:.1}%", 100.0 * row.outcome.rps() / row.bare_rps) }
+    if row.bare_rps.is_nan() {
+        "100%".to_string()
+    } else {
+        format!("{:.1}%", 100.0 * row.outcome.rps() / row.bare_rps)
+    }
 }
 
 fn print_row(r: &Row) {
@@ -177,7 +267,9 @@ fn print_row(r: &Row) {
 
 fn print_table(rows: &[Row]) {
     println!();
-    println!("| target | OTPs | clients | req/s | p50 ms | p99 ms | accepted/rejected/non-200 | server µs CPU/req | % of bare |");
+    println!(
+        "| target | OTPs | clients | req/s | p50 ms | p99 ms | accepted/rejected/non-200 | server µs CPU/req | % of bare |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let o = &r.outcome;

@@ -25,7 +25,12 @@ pub struct Proc {
 impl Proc {
     /// Spawns `cmd` and waits for a stdout line `<prefix>http://ADDR`.
     fn spawn(mut cmd: Command, prefix: &str, stderr: Stdio) -> Result<Proc> {
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(stderr).spawn().context("spawning a server")?;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .context("spawning a server")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = mpsc::channel();
         let prefix = format!("{prefix}http://");
@@ -37,9 +42,16 @@ impl Proc {
                 }
             }
         });
-        let mut proc = Proc { child, addr: SocketAddr::from(([127, 0, 0, 1], 0)) };
-        let addr = rx.recv_timeout(Duration::from_secs(120)).context("the server did not print its address")?;
-        proc.addr = addr.parse().with_context(|| format!("bad address {addr}"))?;
+        let mut proc = Proc {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let addr = rx
+            .recv_timeout(Duration::from_secs(120))
+            .context("the server did not print its address")?;
+        proc.addr = addr
+            .parse()
+            .with_context(|| format!("bad address {addr}"))?;
         Ok(proc)
     }
 
@@ -61,11 +73,17 @@ impl Drop for Proc {
 
 /// utime + stime of a process (all its threads), in seconds.
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return f64::NAN;
+    };
     // Fields after the ")" that ends the command name; utime and stime are fields 14 and 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else { return f64::NAN };
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return f64::NAN;
+    };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).map_or(f64::NAN, |f| f.iter().filter_map(|x| x.parse::<f64>().ok()).sum());
+    let ticks: f64 = fields.get(11..13).map_or(f64::NAN, |f| {
+        f.iter().filter_map(|x| x.parse::<f64>().ok()).sum()
+    });
     ticks / clock_ticks()
 }
 
@@ -100,7 +118,9 @@ pub const FAST_HASH_CONFIG: &str = "[pin_hash]\nt_cost = 1\nm_cost_kib = 1024\np
 
 /// Creates a data dir with admin/adminpass and starts `tessera serve` on an ephemeral port.
 pub fn start_tessera(bin: &Path) -> Result<Tessera> {
-    let dir = tempfile::Builder::new().prefix("tessera-bench-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("tessera-bench-")
+        .tempdir()?;
     let data = dir.path().join("data");
     fs::create_dir(&data)?;
     let config = dir.path().join("config.toml");
@@ -114,13 +134,20 @@ pub fn start_tessera(bin: &Path) -> Result<Tessera> {
         .stdout(Stdio::null())
         .spawn()
         .context("running tessera admin add")?;
-    admin.stdin.take().context("no stdin")?.write_all(b"adminpass\n")?;
+    admin
+        .stdin
+        .take()
+        .context("no stdin")?
+        .write_all(b"adminpass\n")?;
     if !admin.wait()?.success() {
         bail!("tessera admin add failed");
     }
     let log = fs::File::create(dir.path().join("server.log"))?;
     let mut cmd = Command::new(bin);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data).arg("--config").arg(&config);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&config);
     let proc = Proc::spawn(cmd, "tessera listening on ", Stdio::from(log))?;
     Ok(Tessera { proc, dir })
 }
@@ -144,13 +171,25 @@ pub const REALM: &str = "benchrealm";
 /// Returns one client list per set, counters at 0.
 pub fn create_fixtures(t: &Tessera, sets: &[TokenSet], per_set: usize) -> Result<Vec<Vec<Client>>> {
     let base = t.proc.base();
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
     let login: Value = serde_json::from_str(
-        &agent.post(&format!("{base}/auth")).send_form(&[("username", "admin"), ("password", "adminpass")])?.into_string()?,
+        &agent
+            .post(&format!("{base}/auth"))
+            .send_form(&[("username", "admin"), ("password", "adminpass")])?
+            .into_string()?,
     )?;
-    let jwt = login["result"]["value"]["token"].as_str().context("admin login failed")?.to_string();
+    let jwt = login["result"]["value"]["token"]
+        .as_str()
+        .context("admin login failed")?
+        .to_string();
     let call = |path: &str, params: &[(&str, &str)]| -> Result<Value> {
-        let resp = match agent.post(&format!("{base}{path}")).set("Authorization", &jwt).send_form(params) {
+        let resp = match agent
+            .post(&format!("{base}{path}"))
+            .set("Authorization", &jwt)
+            .send_form(params)
+        {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
             Err(e) => return Err(e.into()),
         };
@@ -168,13 +207,18 @@ pub fn create_fixtures(t: &Tessera, sets: &[TokenSet], per_set: usize) -> Result
         for i in 1..=per_set {
             let uid = 2000 + s * 1000 + i;
             let user = format!("{}{i:02}", set.user_prefix);
-            passwd += &format!("{user}:{hash}:{uid}:{uid}:Bench User {i},,,,{user}@example.com:/home/{user}:/bin/sh\n");
+            passwd += &format!(
+                "{user}:{hash}:{uid}:{uid}:Bench User {i},,,,{user}@example.com:/home/{user}:/bin/sh\n"
+            );
         }
     }
     let passwd_path = t.dir.path().join("bench.passwd");
     fs::write(&passwd_path, passwd)?;
     let file = passwd_path.to_str().context("non-UTF-8 temp path")?;
-    call("/resolver/benchres", &[("type", "passwdresolver"), ("fileName", file)])?;
+    call(
+        "/resolver/benchres",
+        &[("type", "passwdresolver"), ("fileName", file)],
+    )?;
     call(&format!("/realm/{REALM}"), &[("resolvers", "benchres")])?;
 
     let key_hex: String = KEY.iter().map(|b| format!("{b:02x}")).collect();
@@ -196,8 +240,16 @@ pub fn create_fixtures(t: &Tessera, sets: &[TokenSet], per_set: usize) -> Result
                     ("realm", REALM),
                 ],
             )?;
-            call("/token/set", &[("serial", &serial), ("max_failcount", "1000000000")])?;
-            clients.push(Client { user, realm: REALM.to_string(), pin: set.pin.to_string(), next_counter: 0 });
+            call(
+                "/token/set",
+                &[("serial", &serial), ("max_failcount", "1000000000")],
+            )?;
+            clients.push(Client {
+                user,
+                realm: REALM.to_string(),
+                pin: set.pin.to_string(),
+                next_counter: 0,
+            });
         }
         all.push(clients);
     }

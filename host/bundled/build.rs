@@ -59,7 +59,8 @@ const PROFILE_ENV: &[(&str, &str)] = &[
     ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
 ];
 
-const INSTALL_HINT: &str = "the Rust target wasm32-wasip2 is not installed; run: rustup target add wasm32-wasip2";
+const INSTALL_HINT: &str =
+    "the Rust target wasm32-wasip2 is not installed; run: rustup target add wasm32-wasip2";
 
 fn main() {
     if let Err(message) = run() {
@@ -70,12 +71,24 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
-    let workspace = manifest_dir
-        .join("../..")
-        .canonicalize()
-        .map_err(|e| format!("cannot find the workspace root above {}: {e}", manifest_dir.display()))?;
-    for watched in ["sdk", "plugins", "tests/plugins", "examples", "Cargo.lock", "Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    let workspace = manifest_dir.join("../..").canonicalize().map_err(|e| {
+        format!(
+            "cannot find the workspace root above {}: {e}",
+            manifest_dir.display()
+        )
+    })?;
+    for watched in [
+        "sdk",
+        "plugins",
+        "tests/plugins",
+        "examples",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -91,11 +104,20 @@ fn run() -> Result<(), String> {
     for name in TOKEN_CRATES.iter().chain(RESOLVER_CRATES) {
         let file = wasm_dir.join(format!("{}.wasm", name.replace('-', "_")));
         if !file.is_file() {
-            return Err(format!("the nested build succeeded but {} is missing", file.display()));
+            return Err(format!(
+                "the nested build succeeded but {} is missing",
+                file.display()
+            ));
         }
     }
-    println!("cargo:rustc-env=TESSERA_PLUGINS_WASM_DIR={}", wasm_dir.display());
-    println!("cargo:rustc-env=TESSERA_WORKSPACE_DIR={}", workspace.display());
+    println!(
+        "cargo:rustc-env=TESSERA_PLUGINS_WASM_DIR={}",
+        wasm_dir.display()
+    );
+    println!(
+        "cargo:rustc-env=TESSERA_WORKSPACE_DIR={}",
+        workspace.display()
+    );
     Ok(())
 }
 
@@ -112,7 +134,10 @@ fn check_target_installed() -> Result<(), String> {
         .map_err(|e| format!("cannot run {rustc}: {e}"))?;
     let libdir = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     if !output.status.success() || libdir.is_empty() || !Path::new(&libdir).is_dir() {
-        return Err(format!("{INSTALL_HINT}\n{}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "{INSTALL_HINT}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     Ok(())
 }
@@ -134,12 +159,16 @@ fn cargo_build(workspace: &Path, target_dir: &Path, crates: &[&str]) -> Result<(
     }
     cmd.envs(PROFILE_ENV.iter().copied());
     cmd.stdout(Stdio::inherit()).stderr(Stdio::piped());
-    let output = cmd.output().map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if output.status.success() {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let hint = if stderr.contains("may not be installed") || stderr.contains("can't find crate for `core`") {
+    let hint = if stderr.contains("may not be installed")
+        || stderr.contains("can't find crate for `core`")
+    {
         format!("{INSTALL_HINT}\n")
     } else {
         String::new()

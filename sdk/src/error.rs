@@ -6,7 +6,10 @@ impl PluginError {
     /// An error with `code` and `message`. The message is shown to the API caller: make it
     /// clear, and never put secret material in it.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        PluginError { code, message: message.into() }
+        PluginError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A parameter has a value the plugin cannot accept.
@@ -17,7 +20,10 @@ impl PluginError {
     /// A required parameter is missing; the message reads like privacyIDEA's
     /// (`Missing parameter: 'otplen'`).
     pub fn missing_parameter(name: &str) -> Self {
-        Self::new(ErrorCode::MissingParameter, format!("Missing parameter: '{name}'"))
+        Self::new(
+            ErrorCode::MissingParameter,
+            format!("Missing parameter: '{name}'"),
+        )
     }
 
     /// The operation is not supported by this plugin.

@@ -32,7 +32,11 @@ mod tests {
     use super::matches;
 
     fn check(pattern: &str, value: &str, expected: bool) {
-        assert_eq!(matches(pattern, value), expected, "{pattern:?} against {value:?}");
+        assert_eq!(
+            matches(pattern, value),
+            expected,
+            "{pattern:?} against {value:?}"
+        );
     }
 
     #[test]

@@ -80,13 +80,15 @@ macro_rules! export_token {
                 }
                 fn enroll(
                     req: $crate::token::EnrollRequest,
-                ) -> ::core::result::Result<$crate::token::Enrollment, $crate::PluginError> {
+                ) -> ::core::result::Result<$crate::token::Enrollment, $crate::PluginError>
+                {
                     $crate::__private::install_panic_hook();
                     <$ty as $crate::token::Guest>::enroll(req)
                 }
                 fn check(
                     req: $crate::token::CheckRequest<'_>,
-                ) -> ::core::result::Result<$crate::token::CheckOutcome, $crate::PluginError> {
+                ) -> ::core::result::Result<$crate::token::CheckOutcome, $crate::PluginError>
+                {
                     $crate::__private::install_panic_hook();
                     <$ty as $crate::token::Guest>::check(req)
                 }
@@ -189,6 +191,9 @@ mod tests {
         let mut pairs: Pairs = vec![("a".into(), "1".into())];
         set_pair(&mut pairs, "a", "2");
         set_pair(&mut pairs, "b", "3");
-        assert_eq!(pairs, vec![("a".into(), "2".into()), ("b".into(), "3".into())]);
+        assert_eq!(
+            pairs,
+            vec![("a".into(), "2".into()), ("b".into(), "3".into())]
+        );
     }
 }

@@ -40,7 +40,9 @@ pub fn error(message: &str) {
 /// The log line for a panic: the message, then where it happened,
 /// for example `boom (at src/lib.rs:12:5)`.
 pub fn panic_line(info: &std::panic::PanicHookInfo<'_>) -> String {
-    let message = info.payload_as_str().unwrap_or("panic with a non-string payload");
+    let message = info
+        .payload_as_str()
+        .unwrap_or("panic with a non-string payload");
     match info.location() {
         Some(at) => format!("{message} (at {}:{}:{})", at.file(), at.line(), at.column()),
         None => message.to_owned(),
@@ -68,7 +70,9 @@ mod tests {
         let seen = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&seen);
         let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| *sink.lock().unwrap() = super::panic_line(info)));
+        std::panic::set_hook(Box::new(move |info| {
+            *sink.lock().unwrap() = super::panic_line(info)
+        }));
         let result = std::panic::catch_unwind(|| panic!("boom {}", 42));
         std::panic::set_hook(previous);
         assert!(result.is_err());

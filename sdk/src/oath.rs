@@ -100,12 +100,20 @@ pub fn parse_otp(otp: &str, digits: u32) -> Option<u32> {
 }
 
 /// The first counter in `counters` whose HOTP value is `value`.
-pub fn find_counter<K, I>(key: &K, alg: Hashlib, digits: u32, value: u32, counters: I) -> Option<u64>
+pub fn find_counter<K, I>(
+    key: &K,
+    alg: Hashlib,
+    digits: u32,
+    value: u32,
+    counters: I,
+) -> Option<u64>
 where
     K: HmacKey + ?Sized,
     I: IntoIterator<Item = u64>,
 {
-    counters.into_iter().find(|c| hotp(key, alg, *c, digits) == Some(value))
+    counters
+        .into_iter()
+        .find(|c| hotp(key, alg, *c, digits) == Some(value))
 }
 
 /// The RFC 6238 time step of Unix time `unix` shifted by `shift` seconds: `(unix + shift) / step`
@@ -201,15 +209,27 @@ impl Provisioning<'_> {
         use crate::token::DetailEntry;
         let entry = |key: &str, fields: &[(&str, String)]| DetailEntry {
             key: key.to_owned(),
-            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
             qr_field: Some("value".to_owned()),
         };
         vec![
             entry(
                 "googleurl",
-                &[("description", "URL for google Authenticator".to_owned()), ("value", self.otpauth_uri())],
+                &[
+                    ("description", "URL for google Authenticator".to_owned()),
+                    ("value", self.otpauth_uri()),
+                ],
             ),
-            entry("oathurl", &[("description", "URL for OATH token".to_owned()), ("value", self.oathtoken_uri())]),
+            entry(
+                "oathurl",
+                &[
+                    ("description", "URL for OATH token".to_owned()),
+                    ("value", self.oathtoken_uri()),
+                ],
+            ),
             entry(
                 "otpkey",
                 &[
@@ -257,8 +277,8 @@ mod tests {
     #[test]
     fn truncation_example_of_rfc4226_section_5_4() {
         let mac = [
-            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19, 0xda, 0x8e, 0x94, 0x5b,
-            0x55, 0x5a,
+            0x1f, 0x86, 0x98, 0x69, 0x0e, 0x02, 0xca, 0x16, 0x61, 0x85, 0x50, 0xef, 0x7f, 0x19,
+            0xda, 0x8e, 0x94, 0x5b, 0x55, 0x5a,
         ];
         assert_eq!(truncate(&mac, 6), Some(872921));
         assert_eq!(truncate(&mac, 10), Some(0x50ef7f19));
@@ -268,9 +288,15 @@ mod tests {
 
     #[test]
     fn hotp_values_of_rfc4226_appendix_d() {
-        let expected = [755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489];
+        let expected = [
+            755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489,
+        ];
         for (counter, want) in expected.into_iter().enumerate() {
-            assert_eq!(hotp(&RFC4226_KEY, Hashlib::Sha1, counter as u64, 6), Some(want), "counter {counter}");
+            assert_eq!(
+                hotp(&RFC4226_KEY, Hashlib::Sha1, counter as u64, 6),
+                Some(want),
+                "counter {counter}"
+            );
         }
     }
 
@@ -312,9 +338,18 @@ mod tests {
 
     #[test]
     fn find_counter_searches_the_given_counters() {
-        assert_eq!(find_counter(&RFC4226_KEY, Hashlib::Sha1, 6, 520489, 0..10), Some(9));
-        assert_eq!(find_counter(&RFC4226_KEY, Hashlib::Sha1, 6, 520489, 0..9), None);
-        assert_eq!(find_counter(&RFC4226_KEY, Hashlib::Sha1, 6, 755224, 1..10), None);
+        assert_eq!(
+            find_counter(&RFC4226_KEY, Hashlib::Sha1, 6, 520489, 0..10),
+            Some(9)
+        );
+        assert_eq!(
+            find_counter(&RFC4226_KEY, Hashlib::Sha1, 6, 520489, 0..9),
+            None
+        );
+        assert_eq!(
+            find_counter(&RFC4226_KEY, Hashlib::Sha1, 6, 755224, 1..10),
+            None
+        );
     }
 
     #[test]
@@ -348,7 +383,9 @@ mod tests {
 
     /// Substitute the placeholders as the host does, for comparing with captured answers.
     fn fill(template: &str, hex: &str, b32: &str) -> String {
-        template.replace(SECRET_HEX, hex).replace(SECRET_BASE32, b32)
+        template
+            .replace(SECRET_HEX, hex)
+            .replace(SECRET_BASE32, b32)
     }
 
     const HEX: &str = "3132333435363738393031323334353637383930";
@@ -422,8 +459,14 @@ mod tests {
         let detail = p.detail();
         let keys: Vec<&str> = detail.iter().map(|d| d.key.as_str()).collect();
         assert_eq!(keys, ["googleurl", "oathurl", "otpkey"]);
-        assert_eq!(detail[0].fields[0], ("description".into(), "URL for google Authenticator".into()));
-        assert_eq!(detail[1].fields[0], ("description".into(), "URL for OATH token".into()));
+        assert_eq!(
+            detail[0].fields[0],
+            ("description".into(), "URL for google Authenticator".into())
+        );
+        assert_eq!(
+            detail[1].fields[0],
+            ("description".into(), "URL for OATH token".into())
+        );
         assert_eq!(
             detail[2].fields,
             vec![
@@ -432,6 +475,10 @@ mod tests {
                 ("value_b32".into(), "{secret-base32}".into()),
             ]
         );
-        assert!(detail.iter().all(|d| d.qr_field.as_deref() == Some("value")));
+        assert!(
+            detail
+                .iter()
+                .all(|d| d.qr_field.as_deref() == Some("value"))
+        );
     }
 }

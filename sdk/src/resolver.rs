@@ -6,7 +6,13 @@ use crate::{Pairs, PluginError};
 
 /// The generated bindings of the `resolver-plugin` world (used by the export macro).
 #[doc(hidden)]
-#[allow(missing_docs, unsafe_code, clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+#[allow(
+    missing_docs,
+    unsafe_code,
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",
@@ -21,7 +27,9 @@ pub mod bindings {
     });
 }
 
-pub use bindings::exports::tessera::plugin::resolver::{ConfigField, FieldKind, Guest, ResolverInfo, UserInfo};
+pub use bindings::exports::tessera::plugin::resolver::{
+    ConfigField, FieldKind, Guest, ResolverInfo, UserInfo,
+};
 
 /// The content of the file named by configuration field `field` (declared with kind
 /// [`FieldKind::File`]). Needs the manifest capability `files`. Errors: `bad-config` if the field is
@@ -39,11 +47,41 @@ pub fn verify_password(hash: &str, password: &str) -> Result<bool, PluginError> 
 impl ConfigField {
     /// A configuration field.
     pub fn new(name: &str, description: &str, kind: FieldKind, required: bool) -> Self {
-        ConfigField { name: name.to_owned(), description: description.to_owned(), kind, required }
+        ConfigField {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            kind,
+            required,
+        }
+    }
+}
+
+impl ResolverInfo {
+    /// What a resolver type is: its `type` on the wire, one line of description, its fields.
+    pub fn new(type_name: &str, description: &str, config_fields: Vec<ConfigField>) -> Self {
+        ResolverInfo {
+            type_name: type_name.to_owned(),
+            description: description.to_owned(),
+            config_fields,
+        }
     }
 }
 
 impl UserInfo {
+    /// A user with only an id and a login name; every other attribute empty.
+    pub fn new(userid: impl Into<String>, username: impl Into<String>) -> Self {
+        UserInfo {
+            userid: userid.into(),
+            username: username.into(),
+            givenname: String::new(),
+            surname: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            mobile: String::new(),
+            extra: Vec::new(),
+        }
+    }
+
     /// The value of a user field by its WIT name (`userid`, `username`, `givenname`, `surname`,
     /// `email`, `phone`, `mobile`) or, failing that, by an `extra` key (first one wins).
     pub fn field(&self, name: &str) -> Option<&str> {
@@ -55,7 +93,11 @@ impl UserInfo {
             "email" => Some(&self.email),
             "phone" => Some(&self.phone),
             "mobile" => Some(&self.mobile),
-            other => self.extra.iter().find(|(k, _)| k == other).map(|(_, v)| v.as_str()),
+            other => self
+                .extra
+                .iter()
+                .find(|(k, _)| k == other)
+                .map(|(_, v)| v.as_str()),
         }
     }
 
@@ -63,9 +105,10 @@ impl UserInfo {
     /// [`glob::matches`](crate::glob::matches)). A filter on a field the user does not have
     /// matches nothing.
     pub fn matches(&self, filter: &Pairs) -> bool {
-        filter
-            .iter()
-            .all(|(key, pattern)| self.field(key).is_some_and(|value| crate::glob::matches(pattern, value)))
+        filter.iter().all(|(key, pattern)| {
+            self.field(key)
+                .is_some_and(|value| crate::glob::matches(pattern, value))
+        })
     }
 }
 
@@ -89,7 +132,10 @@ mod tests {
     #[test]
     fn filters_match_fields_and_extra() {
         let f = |items: &[(&str, &str)]| -> Pairs {
-            items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         assert!(alice().matches(&f(&[])));
         assert!(alice().matches(&f(&[("username", "ali*")])));

@@ -7,7 +7,13 @@ use crate::{Pairs, Params, PluginError};
 
 /// The generated bindings of the `token-plugin` world (used by the export macro).
 #[doc(hidden)]
-#[allow(missing_docs, unsafe_code, clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+#[allow(
+    missing_docs,
+    unsafe_code,
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",
@@ -23,8 +29,8 @@ pub mod bindings {
 }
 
 pub use bindings::exports::tessera::plugin::token::{
-    CheckOutcome, CheckRequest, DetailEntry, EnrollRequest, Enrollment, Guest, ParamSpec, ResyncRequest, TokenState,
-    TypeInfo,
+    CheckOutcome, CheckRequest, DetailEntry, EnrollRequest, Enrollment, Guest, ParamSpec,
+    ResyncRequest, TokenState, TypeInfo,
 };
 pub use bindings::tessera::plugin::keystore::{HashAlg, Secret};
 
@@ -57,22 +63,67 @@ impl HmacKey for Secret {
     }
 }
 
+impl TypeInfo {
+    /// A token type without enrollment parameters of its own and without challenge-response;
+    /// add parameters with [`TypeInfo::with_params`].
+    pub fn new(type_name: &str, serial_prefix: &str, description: &str) -> Self {
+        TypeInfo {
+            type_name: type_name.to_owned(),
+            serial_prefix: serial_prefix.to_owned(),
+            description: description.to_owned(),
+            enroll_params: Vec::new(),
+            challenge_response: false,
+        }
+    }
+
+    /// The same type with these enrollment parameters.
+    pub fn with_params(self, enroll_params: Vec<ParamSpec>) -> Self {
+        TypeInfo {
+            enroll_params,
+            ..self
+        }
+    }
+}
+
+impl Enrollment {
+    /// An enrollment with this initial state, key and `/token/init` detail entries.
+    pub fn new(state: TokenState, key: Secret, detail: Vec<DetailEntry>) -> Self {
+        Enrollment {
+            state,
+            key: Some(key),
+            detail,
+        }
+    }
+}
+
 impl ParamSpec {
     /// An optional enrollment parameter.
     pub fn optional(name: &str, description: &str) -> Self {
-        ParamSpec { name: name.to_owned(), description: description.to_owned(), required: false }
+        ParamSpec {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            required: false,
+        }
     }
 
     /// A required enrollment parameter.
     pub fn required(name: &str, description: &str) -> Self {
-        ParamSpec { name: name.to_owned(), description: description.to_owned(), required: true }
+        ParamSpec {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            required: true,
+        }
     }
 }
 
 impl TokenState {
     /// A state with `counter`, `otplen` and `info`.
     pub fn new(counter: u64, otplen: u32, info: Pairs) -> Self {
-        TokenState { counter, otplen, info }
+        TokenState {
+            counter,
+            otplen,
+            info,
+        }
     }
 
     /// Lookups over the token info.

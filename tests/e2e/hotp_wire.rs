@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::{Captured, RFC_KEY, Server, hotp, serial_of, setup_realm};
+use crate::harness::{Captured, Mismatches, RFC_KEY, Server, hotp, serial_of, setup_realm};
 
 /// The serial privacyIDEA generated in the capture; replaced by Tessera's own.
 const PI_SERIAL: &str = "OATH00001C1B";
@@ -31,42 +31,90 @@ fn hotp_enroll_list_and_check_answers_match_privacyidea() {
     );
     let serial = serial_of(&init);
     let captured = |name: &str| Captured::load(name).subst(PI_SERIAL, &serial);
-    captured("20-token-init-hotp").assert_matches(&init);
+    let mut report = Mismatches::default();
+    report.check(&captured("20-token-init-hotp"), &init);
 
     // 27: the token by serial; 26: the whole list (privacyIDEA's had four more tokens).
-    captured("27-token-list-serial").assert_matches(&admin.get("/token/", &[("serial", &serial)]));
+    report.check(
+        &captured("27-token-list-serial"),
+        &admin.get("/token/", &[("serial", &serial)]),
+    );
     let all = captured("26-token-list");
     let alice_token = all.response()["result"]["value"]["tokens"][2].clone();
     assert_eq!(alice_token["serial"], json!(serial));
-    let all = all.set("/result/value/count", json!(1)).set("/result/value/tokens", json!([alice_token]));
-    all.assert_matches(&admin.get("/token/", &[]));
+    let all = all
+        .set("/result/value/count", json!(1))
+        .set("/result/value/tokens", json!([alice_token]));
+    report.check(&all, &admin.get("/token/", &[]));
 
     // 30/31: a correct OTP, then the same OTP again.
-    captured("30-validate-check-ok").assert_matches(&anon.check(&[("user", "alice"), ("pass", &pass("test", 0))]));
-    captured("31-validate-check-replay").assert_matches(&anon.check(&[("user", "alice"), ("pass", &pass("test", 0))]));
+    report.check(
+        &captured("30-validate-check-ok"),
+        &anon.check(&[("user", "alice"), ("pass", &pass("test", 0))]),
+    );
+    report.check(
+        &captured("31-validate-check-replay"),
+        &anon.check(&[("user", "alice"), ("pass", &pass("test", 0))]),
+    );
     // 32: a wrong OTP.
-    captured("32-validate-check-wrong-otp").assert_matches(&anon.check(&[("user", "alice"), ("pass", "test000000")]));
+    report.check(
+        &captured("32-validate-check-wrong-otp"),
+        &anon.check(&[("user", "alice"), ("pass", "test000000")]),
+    );
     // 33/33b: a wrong PIN does not use up the OTP.
-    captured("33-validate-check-wrong-pin").assert_matches(&anon.check(&[("user", "alice"), ("pass", &pass("wrong", 1))]));
-    captured("33b-validate-check-same-otp-after-wrong-pin")
-        .assert_matches(&anon.check(&[("user", "alice"), ("pass", &pass("test", 1))]));
+    report.check(
+        &captured("33-validate-check-wrong-pin"),
+        &anon.check(&[("user", "alice"), ("pass", &pass("wrong", 1))]),
+    );
+    report.check(
+        &captured("33b-validate-check-same-otp-after-wrong-pin"),
+        &anon.check(&[("user", "alice"), ("pass", &pass("test", 1))]),
+    );
     // 34/35: unknown user, missing pass.
-    captured("34-validate-check-unknown-user").assert_matches(&anon.check(&[("user", "nobody"), ("pass", &pass("test", 1))]));
-    captured("35-validate-check-missing-pass").assert_matches(&anon.check(&[("user", "alice")]));
+    report.check(
+        &captured("34-validate-check-unknown-user"),
+        &anon.check(&[("user", "nobody"), ("pass", &pass("test", 1))]),
+    );
+    report.check(
+        &captured("35-validate-check-missing-pass"),
+        &anon.check(&[("user", "alice")]),
+    );
     // 37/38: by serial; an OTP far behind the counter is just wrong (not "used again").
-    captured("37-validate-check-serial-ok").assert_matches(&anon.check(&[("serial", &serial), ("pass", &pass("test", 2))]));
-    captured("38-validate-check-serial-wrong").assert_matches(&anon.check(&[("serial", &serial), ("pass", &pass("test", 0))]));
+    report.check(
+        &captured("37-validate-check-serial-ok"),
+        &anon.check(&[("serial", &serial), ("pass", &pass("test", 2))]),
+    );
+    report.check(
+        &captured("38-validate-check-serial-wrong"),
+        &anon.check(&[("serial", &serial), ("pass", &pass("test", 0))]),
+    );
     // 39: GET works like POST.
-    let get = anon.get("/validate/check", &[("user", "alice"), ("pass", &pass("test", 3))]);
-    captured("39-validate-check-get").assert_matches(&get);
+    let get = anon.get(
+        "/validate/check",
+        &[("user", "alice"), ("pass", &pass("test", 3))],
+    );
+    report.check(&captured("39-validate-check-get"), &get);
     // 40: a pass shorter than the OTP is a wrong PIN.
-    captured("40-validate-check-short-pass")
-        .assert_matches(&anon.check(&[("user", "alice"), ("realm", "realm1"), ("pass", "x")]));
+    report.check(
+        &captured("40-validate-check-short-pass"),
+        &anon.check(&[("user", "alice"), ("realm", "realm1"), ("pass", "x")]),
+    );
     // 41: neither user nor serial.
-    captured("41-validate-check-no-user-no-serial").assert_matches(&anon.check(&[("pass", "test123456")]));
+    report.check(
+        &captured("41-validate-check-no-user-no-serial"),
+        &anon.check(&[("pass", "test123456")]),
+    );
 
     // 86/90: delete the token, then an unknown one.
-    captured("86-token-delete").assert_matches(&admin.delete(&format!("/token/{serial}")));
-    captured("90-token-delete-unknown").assert_matches(&admin.delete("/token/NOSUCHSERIAL"));
-    anon.check(&[("user", "alice"), ("pass", &pass("test", 4))]).expect_auth("REJECT", "The user has no tokens assigned");
+    report.check(
+        &captured("86-token-delete"),
+        &admin.delete(&format!("/token/{serial}")),
+    );
+    report.check(
+        &captured("90-token-delete-unknown"),
+        &admin.delete("/token/NOSUCHSERIAL"),
+    );
+    anon.check(&[("user", "alice"), ("pass", &pass("test", 4))])
+        .expect_auth("REJECT", "The user has no tokens assigned");
+    report.assert_none();
 }

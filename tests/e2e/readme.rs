@@ -3,17 +3,24 @@
 
 use serde_json::json;
 
-use crate::harness::{Captured, RFC_KEY, RFC_KEY_B32, Server, now_with_step_margin, serial_of, setup_realm, totp};
+use crate::harness::{
+    Captured, RFC_KEY, RFC_KEY_B32, Server, now_with_step_margin, serial_of, setup_realm, totp,
+};
 
 #[test]
 fn readme_walkthrough_enroll_totp_and_log_in() {
     let server = Server::start();
 
     // POST /auth: the JWT is result.value.token.
-    let login = server.anon().post("/auth", &[("username", "admin"), ("password", "adminpass")]);
+    let login = server
+        .anon()
+        .post("/auth", &[("username", "admin"), ("password", "adminpass")]);
     login.expect_ok();
     assert_eq!(login.json["result"]["value"]["role"], "admin", "{login}");
-    assert_eq!(login.json["result"]["value"]["username"], "admin", "{login}");
+    assert_eq!(
+        login.json["result"]["value"]["username"], "admin",
+        "{login}"
+    );
     let jwt = login.json["result"]["value"]["token"].as_str().unwrap();
     assert_eq!(jwt.split('.').count(), 3, "a JWT has three parts: {jwt}");
     let admin = server.anon().with_auth(jwt);
@@ -31,25 +38,44 @@ fn readme_walkthrough_enroll_totp_and_log_in() {
     // A TOTP token for alice with PIN; the answer has the otpauth URI with the key in base32.
     let init = admin.post(
         "/token/init",
-        &[("type", "totp"), ("otpkey", RFC_KEY), ("pin", "alicepin"), ("user", "alice"), ("realm", "realm1")],
+        &[
+            ("type", "totp"),
+            ("otpkey", RFC_KEY),
+            ("pin", "alicepin"),
+            ("user", "alice"),
+            ("realm", "realm1"),
+        ],
     );
     let serial = serial_of(&init);
-    Captured::load("22-token-init-totp").subst("TOTPBOB0001", &serial).assert_matches(&init);
+    Captured::load("22-token-init-totp")
+        .subst("TOTPBOB0001", &serial)
+        .assert_matches(&init);
     let uri = init.json["detail"]["googleurl"]["value"].as_str().unwrap();
-    assert!(uri.starts_with(&format!("otpauth://totp/{serial}?")), "{uri}");
+    assert!(
+        uri.starts_with(&format!("otpauth://totp/{serial}?")),
+        "{uri}"
+    );
     assert!(uri.contains(&format!("secret={RFC_KEY_B32}")), "{uri}");
     assert!(uri.contains("period=30"), "{uri}");
-    assert_eq!(init.json["detail"]["otpkey"]["value"], json!(format!("seed://{RFC_KEY}")));
+    assert_eq!(
+        init.json["detail"]["otpkey"]["value"],
+        json!(format!("seed://{RFC_KEY}"))
+    );
 
     // bob has no token yet.
-    server.anon().check(&[("user", "bob"), ("pass", "bobpin123456")]).expect_auth("REJECT", "The user has no tokens assigned");
+    server
+        .anon()
+        .check(&[("user", "bob"), ("pass", "bobpin123456")])
+        .expect_auth("REJECT", "The user has no tokens assigned");
 
     // alice logs in with PIN + the current TOTP from oathtool.
     let now = now_with_step_margin(30);
     let pass = format!("alicepin{}", totp(RFC_KEY, now, 30));
     let ok = server.anon().check(&[("user", "alice"), ("pass", &pass)]);
     ok.expect_auth("ACCEPT", "matching 1 tokens");
-    Captured::load("36-validate-check-totp-ok").subst("TOTPBOB0001", &serial).assert_matches(&ok);
+    Captured::load("36-validate-check-totp-ok")
+        .subst("TOTPBOB0001", &serial)
+        .assert_matches(&ok);
 
     // The same OTP again is a replay.
     let again = server.anon().check(&[("user", "alice"), ("pass", &pass)]);

@@ -8,7 +8,12 @@ use serde_json::Value;
 
 use crate::harness::{Options, RFC_KEY, Server, enroll_rfc_hotp, hotp, serial_of};
 
-const HOSTILE: [&str; 4] = ["hostile-loop", "hostile-grow", "hostile-panic", "hostile-snoop"];
+const HOSTILE: [&str; 4] = [
+    "hostile-loop",
+    "hostile-grow",
+    "hostile-panic",
+    "hostile-snoop",
+];
 
 fn hostile_server(instance_mode: &'static str) -> Server {
     Server::start_with(Options {
@@ -20,7 +25,11 @@ fn hostile_server(instance_mode: &'static str) -> Server {
 }
 
 fn enroll(server: &Server, token_type: &str) -> String {
-    serial_of(&server.admin().init_token(&[("type", token_type), ("genkey", "1")]))
+    serial_of(
+        &server
+            .admin()
+            .init_token(&[("type", token_type), ("genkey", "1")]),
+    )
 }
 
 #[test]
@@ -36,14 +45,32 @@ fn misbehaving_plugins_fail_their_request_and_nothing_else() {
         for attempt in 0..2 {
             let started = Instant::now();
             let resp = anon
-                .try_post("/validate/check", &[("serial", &serial), ("pass", "123456")])
-                .unwrap_or_else(|e| panic!("{token_type} attempt {attempt}: no answer within 30 s: {e}"));
+                .try_post(
+                    "/validate/check",
+                    &[("serial", &serial), ("pass", "123456")],
+                )
+                .unwrap_or_else(|e| {
+                    panic!("{token_type} attempt {attempt}: no answer within 30 s: {e}")
+                });
             let took = started.elapsed();
             assert!(resp.status >= 500, "{token_type} attempt {attempt}: {resp}");
-            assert!(resp.content_type.starts_with("application/json"), "{token_type}: {resp}");
-            assert_eq!(resp.json["result"]["status"], Value::Bool(false), "{token_type}: {resp}");
-            assert!(resp.json["result"]["error"]["code"].is_i64(), "{token_type}: {resp}");
-            assert!(took < Duration::from_secs(10), "{token_type} attempt {attempt} took {took:?}");
+            assert!(
+                resp.content_type.starts_with("application/json"),
+                "{token_type}: {resp}"
+            );
+            assert_eq!(
+                resp.json["result"]["status"],
+                Value::Bool(false),
+                "{token_type}: {resp}"
+            );
+            assert!(
+                resp.json["result"]["error"]["code"].is_i64(),
+                "{token_type}: {resp}"
+            );
+            assert!(
+                took < Duration::from_secs(10),
+                "{token_type} attempt {attempt} took {took:?}"
+            );
 
             // The server still serves, and a normal token still works right after.
             let ok = anon.check(&[("serial", &good), ("pass", &hotp(RFC_KEY, counter))]);
@@ -56,20 +83,32 @@ fn misbehaving_plugins_fail_their_request_and_nothing_else() {
 }
 
 #[test]
-fn a_pooled_plugin_instance_cannot_carry_one_tokens_otp_to_another() {
-    let server = hostile_server("pooled");
-    let admin = server.admin();
-    let a = enroll(&server, "hostile-snoop");
-    let b = enroll(&server, "hostile-snoop");
+fn a_plugin_instance_cannot_carry_one_tokens_otp_to_another() {
+    // hostile-snoop accepts every OTP and writes the OTP its instance saw before into info `snooped`.
+    for mode in ["pooled", "fresh"] {
+        let server = hostile_server(mode);
+        let admin = server.admin();
+        let a = enroll(&server, "hostile-snoop");
+        let b = enroll(&server, "hostile-snoop");
 
-    let first = server.anon().check(&[("serial", &a), ("pass", "111111")]);
-    assert_eq!(first.status, 200, "{first}");
-    let second = server.anon().check(&[("serial", &b), ("pass", "222222")]);
-    assert_eq!(second.status, 200, "{second}");
-    assert!(!second.body.contains("111111"), "token B's check answer shows token A's OTP: {second}");
+        server
+            .anon()
+            .check(&[("serial", &a), ("pass", "111111")])
+            .expect_auth("ACCEPT", "matching 1 tokens");
+        let second = server.anon().check(&[("serial", &b), ("pass", "222222")]);
+        second.expect_auth("ACCEPT", "matching 1 tokens");
+        assert!(
+            !second.body.contains("111111"),
+            "{mode}: token B's check answer shows token A's OTP: {second}"
+        );
 
-    let b_info = admin.token_info(&b);
-    assert!(!b_info.to_string().contains("111111"), "token B's data shows token A's OTP: {b_info}");
-    let listing = admin.get("/token/", &[("serial", &b)]);
-    assert!(!listing.body.contains("111111"), "{listing}");
+        let b_info = admin.token_info(&b);
+        assert_eq!(
+            b_info["info"]["snooped"], "",
+            "{mode}: token B's info shows another check's OTP: {b_info}"
+        );
+        assert!(!b_info.to_string().contains("111111"), "{mode}: {b_info}");
+        let a_info = admin.token_info(&a);
+        assert_eq!(a_info["info"]["snooped"], "", "{mode}: {a_info}");
+    }
 }

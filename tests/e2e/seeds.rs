@@ -31,8 +31,18 @@ fn needles(key_hex: &str) -> Vec<(String, Vec<u8>)> {
         ("hex".to_string(), HEXLOWER.encode(&raw).into_bytes()),
         ("HEX".to_string(), HEXUPPER.encode(&raw).into_bytes()),
         ("base32".to_string(), BASE32_NOPAD.encode(&raw).into_bytes()),
-        ("base32 padded".to_string(), BASE32.encode(&raw).into_bytes()),
-        ("base64".to_string(), BASE64.encode(&raw).trim_end_matches('=').as_bytes().to_vec()),
+        (
+            "base32 padded".to_string(),
+            BASE32.encode(&raw).into_bytes(),
+        ),
+        (
+            "base64".to_string(),
+            BASE64
+                .encode(&raw)
+                .trim_end_matches('=')
+                .as_bytes()
+                .to_vec(),
+        ),
     ]
 }
 
@@ -46,17 +56,43 @@ fn no_seed_in_any_file_or_later_answer() {
     let admin = server.admin();
     setup_realm(&server, &admin);
 
-    let hotp_serial = serial_of(&admin.init_token(&[("type", "hotp"), ("otpkey", HOTP_KEY), ("pin", "p"), ("user", "alice")]));
-    let totp_serial = serial_of(&admin.init_token(&[("type", "totp"), ("otpkey", TOTP_KEY), ("user", "bob")]));
+    let hotp_serial = serial_of(&admin.init_token(&[
+        ("type", "hotp"),
+        ("otpkey", HOTP_KEY),
+        ("pin", "p"),
+        ("user", "alice"),
+    ]));
+    let totp_serial =
+        serial_of(&admin.init_token(&[("type", "totp"), ("otpkey", TOTP_KEY), ("user", "bob")]));
     let generated = admin.init_token(&[("type", "hotp"), ("genkey", "1")]);
-    let generated_key = generated.json["detail"]["otpkey"]["value"].as_str().unwrap().strip_prefix("seed://").unwrap().to_string();
-    assert_eq!(generated_key.len(), 40, "a generated HOTP key is 20 bytes: {generated}");
+    let generated_key = generated.json["detail"]["otpkey"]["value"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("seed://")
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        generated_key.len(),
+        40,
+        "a generated HOTP key is 20 bytes: {generated}"
+    );
 
     // Use the tokens so counters and fail counts are written too.
-    server.anon().check(&[("serial", &hotp_serial), ("pass", &format!("p{}", hotp(HOTP_KEY, 0)))]).expect_auth("ACCEPT", "matching 1 tokens");
+    server
+        .anon()
+        .check(&[
+            ("serial", &hotp_serial),
+            ("pass", &format!("p{}", hotp(HOTP_KEY, 0))),
+        ])
+        .expect_auth("ACCEPT", "matching 1 tokens");
     let now = now_with_step_margin(30);
-    server.anon().check(&[("serial", &totp_serial), ("pass", &totp(TOTP_KEY, now, 30))]).expect_auth("ACCEPT", "matching 1 tokens");
-    server.anon().check(&[("serial", &serial_of(&generated)), ("pass", "000000")]);
+    server
+        .anon()
+        .check(&[("serial", &totp_serial), ("pass", &totp(TOTP_KEY, now, 30))])
+        .expect_auth("ACCEPT", "matching 1 tokens");
+    server
+        .anon()
+        .check(&[("serial", &serial_of(&generated)), ("pass", "000000")]);
 
     // No later answer shows a key.
     let keys = [HOTP_KEY, TOTP_KEY, generated_key.as_str()];
@@ -64,7 +100,10 @@ fn no_seed_in_any_file_or_later_answer() {
     listing.expect_ok();
     for key in keys {
         for (form, needle) in needles(key) {
-            assert!(!contains(listing.body.as_bytes(), &needle), "GET /token/ shows a key as {form}: {listing}");
+            assert!(
+                !contains(listing.body.as_bytes(), &needle),
+                "GET /token/ shows a key as {form}: {listing}"
+            );
         }
     }
 
@@ -78,7 +117,11 @@ fn no_seed_in_any_file_or_later_answer() {
         let bytes = fs::read(file).unwrap();
         for key in keys {
             for (form, needle) in needles(key) {
-                assert!(!contains(&bytes, &needle), "{} holds key {key} as {form}", file.display());
+                assert!(
+                    !contains(&bytes, &needle),
+                    "{} holds key {key} as {form}",
+                    file.display()
+                );
             }
         }
     }

@@ -9,20 +9,32 @@ pub struct InlineResolver;
 
 /// The users of a configuration; `bad-config` for an entry that is not `login=id`.
 pub fn users(config: &Pairs) -> Result<Vec<UserInfo>, PluginError> {
-    let list = Params::new(config).required("users")?;
-    let entry = |item: &str| {
-        let (login, id) = item.trim().split_once('=').filter(|(l, i)| !l.is_empty() && !i.is_empty())
-            .ok_or_else(|| PluginError::bad_config(format!("users: '{item}' is not login=id")))?;
-        Ok(UserInfo { userid: id.into(), username: login.into(), givenname: String::new(), surname: String::new(),
-            email: String::new(), phone: String::new(), mobile: String::new(), extra: vec![] })
+    let entry = |item: &str| match item.trim().split_once('=') {
+        Some((login, id)) if !login.is_empty() && !id.is_empty() => Ok(UserInfo::new(id, login)),
+        _ => Err(PluginError::bad_config(format!(
+            "users: '{item}' is not login=id"
+        ))),
     };
-    list.split(',').filter(|s| !s.trim().is_empty()).map(entry).collect()
+    let list = Params::new(config).required("users")?;
+    list.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(entry)
+        .collect()
+}
+
+/// The user for which `pick` holds.
+fn find(config: &Pairs, pick: impl Fn(&UserInfo) -> bool) -> Result<Option<UserInfo>, PluginError> {
+    Ok(users(config)?.into_iter().find(pick))
 }
 
 impl Guest for InlineResolver {
     fn describe() -> ResolverInfo {
-        let users = ConfigField::new("users", "Users as login=id, comma-separated", FieldKind::Text, true);
-        ResolverInfo { type_name: "inlineresolver".into(), description: "Example: users from the config".into(), config_fields: vec![users] }
+        let users = ConfigField::new("users", "login=id, comma-separated", FieldKind::Text, true);
+        ResolverInfo::new(
+            "inlineresolver",
+            "Example: users from the config",
+            vec![users],
+        )
     }
 
     fn test_config(config: Pairs) -> Result<u64, PluginError> {
@@ -30,19 +42,24 @@ impl Guest for InlineResolver {
     }
 
     fn get_user_id(config: Pairs, login: String) -> Result<Option<String>, PluginError> {
-        Ok(users(&config)?.into_iter().find(|u| u.username == login).map(|u| u.userid))
+        Ok(find(&config, |u| u.username == login)?.map(|u| u.userid))
     }
 
     fn get_user(config: Pairs, userid: String) -> Result<Option<UserInfo>, PluginError> {
-        Ok(users(&config)?.into_iter().find(|u| u.userid == userid))
+        find(&config, |u| u.userid == userid)
     }
 
     fn list_users(config: Pairs, filter: Pairs) -> Result<Vec<UserInfo>, PluginError> {
-        Ok(users(&config)?.into_iter().filter(|u| u.matches(&filter)).collect())
+        Ok(users(&config)?
+            .into_iter()
+            .filter(|u| u.matches(&filter))
+            .collect())
     }
 
-    fn check_password(_config: Pairs, _userid: String, _password: String) -> Result<bool, PluginError> {
-        Err(PluginError::not_supported("inlineresolver users have no passwords"))
+    fn check_password(_: Pairs, _: String, _: String) -> Result<bool, PluginError> {
+        Err(PluginError::not_supported(
+            "inlineresolver users have no passwords",
+        ))
     }
 }
 

@@ -3,9 +3,8 @@
 
 use tessera_sdk::PluginError;
 use tessera_sdk::oath::{self, Hashlib, OathKind, Provisioning};
-use tessera_sdk::token::{
-    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ResyncRequest, TokenState, TypeInfo, key_or_generate,
-};
+use tessera_sdk::token::{CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest};
+use tessera_sdk::token::{ResyncRequest, TokenState, TypeInfo, key_or_generate};
 
 const DAY: u32 = 86_400;
 
@@ -14,30 +13,50 @@ pub struct DayPin;
 
 impl Guest for DayPin {
     fn describe() -> TypeInfo {
-        let description = "Example: a 6-digit code per day, usable once".into();
-        TypeInfo { type_name: "daypin".into(), serial_prefix: "DAYP".into(), description, enroll_params: vec![], challenge_response: false }
+        TypeInfo::new(
+            "daypin",
+            "DAYP",
+            "Example: a 6-digit code per day, usable once",
+        )
     }
 
     fn enroll(req: EnrollRequest) -> Result<Enrollment, PluginError> {
         let key = key_or_generate(req.otpkey, 20)?;
-        let uri = Provisioning { kind: OathKind::Totp { period: DAY }, label: &req.serial, issuer: &req.issuer, digits: 6, hashlib: Hashlib::Sha1 };
-        Ok(Enrollment { state: TokenState::new(0, 6, vec![]), key: Some(key), detail: uri.detail() })
+        let (label, issuer) = (&req.serial, &req.issuer);
+        let kind = OathKind::Totp { period: DAY };
+        let uris = Provisioning {
+            kind,
+            label,
+            issuer,
+            digits: 6,
+            hashlib: Hashlib::Sha1,
+        };
+        Ok(Enrollment::new(
+            TokenState::new(0, 6, vec![]),
+            key,
+            uris.detail(),
+        ))
     }
 
     fn check(req: CheckRequest<'_>) -> Result<CheckOutcome, PluginError> {
         let today = oath::time_step(req.now, 0, DAY);
-        let Some(otp) = oath::parse_otp(&req.otp, 6) else { return Ok(CheckOutcome::NoMatch) };
-        if oath::hotp(req.key, Hashlib::Sha1, today, 6) != Some(otp) {
+        let code = oath::hotp(req.key, Hashlib::Sha1, today, 6);
+        if code.is_none() || oath::parse_otp(&req.otp, 6) != code {
             return Ok(CheckOutcome::NoMatch);
         }
         if today < req.state.counter {
             return Ok(CheckOutcome::Replayed); // already used today
         }
-        Ok(CheckOutcome::Matched(TokenState { counter: today + 1, ..req.state }))
+        Ok(CheckOutcome::Matched(TokenState {
+            counter: today + 1,
+            ..req.state
+        }))
     }
 
     fn resync(_req: ResyncRequest<'_>) -> Result<Option<TokenState>, PluginError> {
-        Err(PluginError::not_supported("daypin tokens follow the clock and need no resync"))
+        Err(PluginError::not_supported(
+            "daypin tokens follow the clock: no resync",
+        ))
     }
 }
 

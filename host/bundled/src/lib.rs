@@ -57,13 +57,41 @@ pub fn bundled() -> &'static [BundledPlugin] {
 const BUILT: &[(&str, &str, &str)] = &[
     ("hotp", "plugin_hotp.wasm", "plugins/hotp"),
     ("totp", "plugin_totp.wasm", "plugins/totp"),
-    ("resolver-flatfile", "plugin_resolver_flatfile.wasm", "plugins/resolver-flatfile"),
-    ("hostile-loop", "hostile_loop.wasm", "tests/plugins/hostile-loop"),
-    ("hostile-grow", "hostile_grow.wasm", "tests/plugins/hostile-grow"),
-    ("hostile-panic", "hostile_panic.wasm", "tests/plugins/hostile-panic"),
-    ("hostile-snoop", "hostile_snoop.wasm", "tests/plugins/hostile-snoop"),
-    ("token-minimal", "token_minimal.wasm", "examples/token-minimal"),
-    ("resolver-minimal", "resolver_minimal.wasm", "examples/resolver-minimal"),
+    (
+        "resolver-flatfile",
+        "plugin_resolver_flatfile.wasm",
+        "plugins/resolver-flatfile",
+    ),
+    (
+        "hostile-loop",
+        "hostile_loop.wasm",
+        "tests/plugins/hostile-loop",
+    ),
+    (
+        "hostile-grow",
+        "hostile_grow.wasm",
+        "tests/plugins/hostile-grow",
+    ),
+    (
+        "hostile-panic",
+        "hostile_panic.wasm",
+        "tests/plugins/hostile-panic",
+    ),
+    (
+        "hostile-snoop",
+        "hostile_snoop.wasm",
+        "tests/plugins/hostile-snoop",
+    ),
+    (
+        "token-minimal",
+        "token_minimal.wasm",
+        "examples/token-minimal",
+    ),
+    (
+        "resolver-minimal",
+        "resolver_minimal.wasm",
+        "examples/resolver-minimal",
+    ),
 ];
 
 /// The names [`fixture_path`] knows: the bundled plugins, `hostile-loop`, `hostile-grow`,
@@ -89,7 +117,9 @@ pub fn fixture_manifest_path(name: &str) -> PathBuf {
         Some((_, _, dir)) => (*dir).to_owned(),
         None => format!("tests/plugins/{name}"),
     };
-    PathBuf::from(env!("TESSERA_WORKSPACE_DIR")).join(dir).join("tessera-plugin.toml")
+    PathBuf::from(env!("TESSERA_WORKSPACE_DIR"))
+        .join(dir)
+        .join("tessera-plugin.toml")
 }
 
 #[cfg(test)]
@@ -108,12 +138,23 @@ mod tests {
 
     #[test]
     fn bundled_plugins_are_components_with_matching_manifests() {
-        let expected = [("hotp", "token"), ("totp", "token"), ("resolver-flatfile", "resolver")];
+        let expected = [
+            ("hotp", "token"),
+            ("totp", "token"),
+            ("resolver-flatfile", "resolver"),
+        ];
         assert_eq!(bundled().len(), expected.len());
         for (plugin, (name, kind)) in bundled().iter().zip(expected) {
             assert_eq!(plugin.name, name);
-            assert_eq!(plugin.wasm[..8], COMPONENT_HEADER, "{name} is not a component");
-            assert_eq!(manifest_kind_and_name(plugin.manifest), (kind.to_owned(), name.to_owned()));
+            assert_eq!(
+                plugin.wasm[..8],
+                COMPONENT_HEADER,
+                "{name} is not a component"
+            );
+            assert_eq!(
+                manifest_kind_and_name(plugin.manifest),
+                (kind.to_owned(), name.to_owned())
+            );
         }
     }
 
@@ -125,17 +166,28 @@ mod tests {
             let manifest = std::fs::read_to_string(fixture_manifest_path(name)).unwrap();
             let (kind, manifest_name) = manifest_kind_and_name(&manifest);
             assert_eq!(manifest_name, name);
-            let want = if name.contains("resolver") { "resolver" } else { "token" };
+            let want = if name.contains("resolver") {
+                "resolver"
+            } else {
+                "token"
+            };
             assert_eq!(kind, want, "{name}");
         }
     }
 
     #[test]
     fn bundled_manifests_grant_what_the_plugins_use() {
-        let flatfile = bundled().iter().find(|p| p.name == "resolver-flatfile").unwrap();
+        let flatfile = bundled()
+            .iter()
+            .find(|p| p.name == "resolver-flatfile")
+            .unwrap();
         let doc: toml::Table = flatfile.manifest.parse().unwrap();
-        let caps: Vec<&str> =
-            doc["capabilities"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let caps: Vec<&str> = doc["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(caps, ["files", "passwords"]);
     }
 

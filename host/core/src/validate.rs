@@ -95,10 +95,11 @@ impl Tessera {
                 }
             }
             if tokens.is_empty() {
-                return Ok(match &req.serial {
-                    Some(s) => CheckResult::reject(format!("The token with the serial {s} does not exist")),
-                    None => CheckResult::reject("The user has no tokens assigned"),
-                });
+                // privacyIDEA's get_one_token: an unknown serial is 404/601.
+                return match &req.serial {
+                    Some(_) => Err(PiError::token_not_found()),
+                    None => Ok(CheckResult::reject("The user has no tokens assigned")),
+                };
             }
             let mut verdicts = Vec::with_capacity(tokens.len());
             for t in &tokens {

@@ -47,6 +47,12 @@ pub fn open(cfg: &Config, plugins: bool) -> anyhow::Result<Opened> {
 
 fn load_plugins(runtime: &mut Runtime, cfg: &Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    for plugin in tessera_bundled::bundled() {
+        let name = runtime
+            .load(plugin.manifest, plugin.wasm)
+            .with_context(|| format!("cannot load the bundled plugin {}", plugin.name))?;
+        tracing::debug!(plugin = %name, "loaded bundled plugin");
+    }
     if let Some(dir) = &cfg.plugin_dir {
         let names = runtime
             .load_dir(dir)

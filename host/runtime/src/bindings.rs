@@ -6,6 +6,7 @@ pub struct SecretKey {
 }
 
 /// World `token-plugin`: imports `host` and `keystore`, exports `token`.
+#[allow(unsafe_code)] // generated typed-function glue
 pub mod token {
     wasmtime::component::bindgen!({
         world: "token-plugin",
@@ -17,6 +18,7 @@ pub mod token {
 
 /// World `resolver-plugin`: imports `host`, `files`, `passwords`, exports `resolver`. Shares the
 /// `types` and `host` bindings with the token world so `host` is implemented once.
+#[allow(unsafe_code)] // generated typed-function glue
 pub mod resolver {
     wasmtime::component::bindgen!({
         world: "resolver-plugin",

@@ -3,6 +3,12 @@
 //!
 //! Public types here are plain Rust mirrors of the WIT types, so that no other crate depends on
 //! wasmtime or on generated bindings.
+//!
+//! Module map: `manifest` (the TOML beside each plugin), `engine` (engine, epoch ticker, compile
+//! cache), `loader` (capability check, linking, `describe`, registry), `runtime` ([`Runtime`] and
+//! the one call path), `pool` (warm instances by isolation key), `state` (store data, limits),
+//! `trap` (trap classification), `token` / `resolver` (the calls), `capabilities/*` (one module
+//! per host interface), `bindings` (the two `bindgen!` worlds).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
@@ -28,14 +34,24 @@ pub type Pairs = Vec<(String, String)>;
 
 /// A plugin's own error (WIT `error-code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PluginErrorCode { BadParameter, MissingParameter, NotSupported, BadConfig, Unavailable, Internal }
+pub enum PluginErrorCode {
+    BadParameter,
+    MissingParameter,
+    NotSupported,
+    BadConfig,
+    Unavailable,
+    Internal,
+}
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The plugin returned an error: a normal outcome, usually the caller's fault.
     #[error("{message}")]
-    Plugin { code: PluginErrorCode, message: String },
+    Plugin {
+        code: PluginErrorCode,
+        message: String,
+    },
     /// The plugin trapped, timed out or ran out of memory; the instance was thrown away.
     #[error("plugin {plugin} failed: {reason}")]
     Trap { plugin: String, reason: TrapReason },
@@ -53,31 +69,58 @@ pub enum LoadError {
     Manifest(#[from] ManifestError),
     /// A file or directory could not be read.
     #[error("cannot read {path}: {source}")]
-    Io { path: std::path::PathBuf, source: std::io::Error },
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// The wasm bytes are not a valid component for this host.
     #[error("plugin {plugin}: cannot compile: {message}")]
     Compile { plugin: String, message: String },
     /// The component imports a host interface its manifest does not grant.
-    #[error("plugin {plugin} imports `{import}` but its manifest does not grant the `{capability}` capability")]
-    CapabilityNotGranted { plugin: String, capability: String, import: String },
+    #[error(
+        "plugin {plugin} imports `{import}` but its manifest does not grant the `{capability}` capability"
+    )]
+    CapabilityNotGranted {
+        plugin: String,
+        capability: String,
+        import: String,
+    },
     /// A capability that the plugin's kind can never use (for example `files` on a token type).
     #[error("plugin {plugin}: capability `{capability}` is only available to {allowed} plugins")]
-    CapabilityNotAllowed { plugin: String, capability: String, allowed: &'static str },
+    CapabilityNotAllowed {
+        plugin: String,
+        capability: String,
+        allowed: &'static str,
+    },
     /// The component does not fit the world of its declared kind (missing exports, wrong types).
     #[error("plugin {plugin}: does not implement the {world} world: {message}")]
-    Link { plugin: String, world: &'static str, message: String },
+    Link {
+        plugin: String,
+        world: &'static str,
+        message: String,
+    },
     /// Calling `describe` failed.
     #[error("plugin {plugin}: describe failed: {reason}")]
     Describe { plugin: String, reason: TrapReason },
     /// Another loaded plugin already registered this type name.
-    #[error("plugin {plugin}: {kind} type `{type_name}` is already registered by plugin {existing}")]
-    DuplicateType { plugin: String, kind: &'static str, type_name: String, existing: String },
+    #[error(
+        "plugin {plugin}: {kind} type `{type_name}` is already registered by plugin {existing}"
+    )]
+    DuplicateType {
+        plugin: String,
+        kind: &'static str,
+        type_name: String,
+        existing: String,
+    },
     /// The wasm engine could not be created.
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
     /// An error while loading one file of a plugin directory.
     #[error("{}: {source}", file.display())]
-    InFile { file: std::path::PathBuf, source: Box<LoadError> },
+    InFile {
+        file: std::path::PathBuf,
+        source: Box<LoadError>,
+    },
 }
 
 /// What went wrong inside a plugin.
@@ -96,7 +139,11 @@ pub enum TrapReason {
 // ---- token plugins ----
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParamSpec { pub name: String, pub description: String, pub required: bool }
+pub struct ParamSpec {
+    pub name: String,
+    pub description: String,
+    pub required: bool,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenTypeInfo {
@@ -109,11 +156,19 @@ pub struct TokenTypeInfo {
 
 /// WIT `token-state`, with `info` as a map.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct TokenState { pub counter: u64, pub otplen: u32, pub info: BTreeMap<String, String> }
+pub struct TokenState {
+    pub counter: u64,
+    pub otplen: u32,
+    pub info: BTreeMap<String, String>,
+}
 
 /// WIT `detail-entry`, after the host filled in the secret placeholders (done by the runtime).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DetailEntry { pub key: String, pub fields: Pairs, pub qr_field: Option<String> }
+pub struct DetailEntry {
+    pub key: String,
+    pub fields: Pairs,
+    pub qr_field: Option<String>,
+}
 
 pub struct EnrollRequest {
     pub serial: String,
@@ -142,7 +197,11 @@ pub struct CheckRequest<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CheckOutcome { NoMatch, Replayed, Matched(TokenState) }
+pub enum CheckOutcome {
+    NoMatch,
+    Replayed,
+    Matched(TokenState),
+}
 
 pub struct ResyncRequest<'a> {
     pub key: &'a [u8],
@@ -156,13 +215,28 @@ pub struct ResyncRequest<'a> {
 // ---- resolver plugins ----
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FieldKind { Text, Password, File, Integer, Boolean }
+pub enum FieldKind {
+    Text,
+    Password,
+    File,
+    Integer,
+    Boolean,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigField { pub name: String, pub description: String, pub kind: FieldKind, pub required: bool }
+pub struct ConfigField {
+    pub name: String,
+    pub description: String,
+    pub kind: FieldKind,
+    pub required: bool,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolverTypeInfo { pub type_name: String, pub description: String, pub config_fields: Vec<ConfigField> }
+pub struct ResolverTypeInfo {
+    pub type_name: String,
+    pub description: String,
+    pub config_fields: Vec<ConfigField>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct UserInfo {

@@ -83,7 +83,9 @@ pub(crate) fn load(rt: &mut Runtime, manifest: &str, wasm: &[u8]) -> Result<Stri
     }
     .map_err(link_err)?;
     // A std guest imports WASI interfaces it never calls; they trap if it does.
-    linker.define_unknown_imports_as_traps(&component).map_err(link_err)?;
+    linker
+        .define_unknown_imports_as_traps(&component)
+        .map_err(link_err)?;
     let pre: InstancePre<HostState> = linker.instantiate_pre(&component).map_err(link_err)?;
 
     let common = PluginCommon {
@@ -93,7 +95,9 @@ pub(crate) fn load(rt: &mut Runtime, manifest: &str, wasm: &[u8]) -> Result<Stri
             memory_bytes: manifest
                 .memory_mib
                 .map_or(rt.cfg.default_memory_limit, |m| (m as usize) << 20),
-            time: manifest.time_ms.map_or(rt.cfg.default_time_limit, Duration::from_millis),
+            time: manifest
+                .time_ms
+                .map_or(rt.cfg.default_time_limit, Duration::from_millis),
         },
     };
     let type_name = match manifest.kind {
@@ -106,11 +110,19 @@ pub(crate) fn load(rt: &mut Runtime, manifest: &str, wasm: &[u8]) -> Result<Stri
 }
 
 fn link_error(plugin: &str, world: &'static str, e: &wasmtime::Error) -> LoadError {
-    LoadError::Link { plugin: plugin.to_string(), world, message: format!("{e:#}") }
+    LoadError::Link {
+        plugin: plugin.to_string(),
+        world,
+        message: format!("{e:#}"),
+    }
 }
 
 /// Refuse a component that imports a capability interface its manifest does not grant.
-fn check_imports(engine: &Engine, component: &Component, manifest: &Manifest) -> Result<(), LoadError> {
+fn check_imports(
+    engine: &Engine,
+    component: &Component,
+    manifest: &Manifest,
+) -> Result<(), LoadError> {
     for (import, _) in component.component_type().imports(engine) {
         let interface = import.split('@').next().unwrap_or(import);
         for cap in Capability::ALL {
@@ -131,7 +143,10 @@ fn describe_error(plugin: &str, e: CallError) -> LoadError {
         CallError::Trap { reason, .. } => reason,
         other => crate::TrapReason::Other(other.to_string()),
     };
-    LoadError::Describe { plugin: plugin.to_string(), reason }
+    LoadError::Describe {
+        plugin: plugin.to_string(),
+        reason,
+    }
 }
 
 fn check_type_name(plugin: &str, type_name: &str) -> Result<(), LoadError> {
@@ -174,7 +189,8 @@ fn register_token(
         });
     }
     let type_name = info.type_name.clone();
-    rt.tokens.insert(type_name.clone(), TokenEntry { common, pre, info });
+    rt.tokens
+        .insert(type_name.clone(), TokenEntry { common, pre, info });
     Ok(type_name)
 }
 
@@ -188,8 +204,11 @@ fn register_resolver(
     let name = common.name.clone();
     // `describe` runs before the file fields are known: it gets no file access.
     let state = || {
-        let ctx =
-            ResolverCtx { file_fields: Arc::from([]), config: Vec::new(), files: rt.files.clone() };
+        let ctx = ResolverCtx {
+            file_fields: Arc::from([]),
+            config: Vec::new(),
+            files: rt.files.clone(),
+        };
         HostState::new(common.name.clone(), &common.limits, Some(ctx))
     };
     let described = call(
@@ -220,13 +239,22 @@ fn register_resolver(
         .map(|f| f.name.clone())
         .collect();
     let type_name = info.type_name.clone();
-    let entry = ResolverEntry { common, pre, info, file_fields, files: rt.files.clone() };
+    let entry = ResolverEntry {
+        common,
+        pre,
+        info,
+        file_fields,
+        files: rt.files.clone(),
+    };
     rt.resolvers.insert(type_name.clone(), entry);
     Ok(type_name)
 }
 
 pub(crate) fn load_dir(rt: &mut Runtime, dir: &Path) -> Result<Vec<String>, LoadError> {
-    let io = |path: &Path, source| LoadError::Io { path: path.to_path_buf(), source };
+    let io = |path: &Path, source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut wasm_files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let path = entry.map_err(|e| io(dir, e))?.path();
@@ -242,7 +270,10 @@ pub(crate) fn load_dir(rt: &mut Runtime, dir: &Path) -> Result<Vec<String>, Load
             tracing::warn!(path = %wasm_path.display(), "no manifest beside plugin; skipped");
             continue;
         }
-        let in_file = |file: &Path, e: LoadError| LoadError::InFile { file: file.to_path_buf(), source: Box::new(e) };
+        let in_file = |file: &Path, e: LoadError| LoadError::InFile {
+            file: file.to_path_buf(),
+            source: Box::new(e),
+        };
         let manifest = std::fs::read_to_string(&toml_path)
             .map_err(|e| in_file(&toml_path, io(&toml_path, e)))?;
         let wasm = std::fs::read(&wasm_path).map_err(|e| in_file(&wasm_path, io(&wasm_path, e)))?;

@@ -103,7 +103,12 @@ pub enum ManifestError {
     )]
     UnknownCapability { plugin: String, capability: String },
     #[error("plugin manifest {plugin}: limit `{limit}` = {value} is out of range (1..={max})")]
-    LimitOutOfRange { plugin: String, limit: &'static str, value: u64, max: u64 },
+    LimitOutOfRange {
+        plugin: String,
+        limit: &'static str,
+        value: u64,
+        max: u64,
+    },
 }
 
 #[derive(Deserialize)]
@@ -143,7 +148,10 @@ impl Manifest {
             "token" => PluginKind::Token,
             "resolver" => PluginKind::Resolver,
             other => {
-                return Err(ManifestError::UnknownKind { plugin: name, kind: other.to_string() });
+                return Err(ManifestError::UnknownKind {
+                    plugin: name,
+                    kind: other.to_string(),
+                });
             }
         };
         let mut capabilities = Vec::new();
@@ -183,9 +191,19 @@ impl Manifest {
     }
 }
 
-fn check_range(plugin: &str, limit: &'static str, value: u64, max: u64) -> Result<(), ManifestError> {
+fn check_range(
+    plugin: &str,
+    limit: &'static str,
+    value: u64,
+    max: u64,
+) -> Result<(), ManifestError> {
     if value == 0 || value > max {
-        return Err(ManifestError::LimitOutOfRange { plugin: plugin.to_string(), limit, value, max });
+        return Err(ManifestError::LimitOutOfRange {
+            plugin: plugin.to_string(),
+            limit,
+            value,
+            max,
+        });
     }
     Ok(())
 }
@@ -203,7 +221,10 @@ mod tests {
         .unwrap();
         assert_eq!(m.name, "flat");
         assert_eq!(m.kind, PluginKind::Resolver);
-        assert_eq!(m.capabilities, vec![Capability::Files, Capability::Passwords]);
+        assert_eq!(
+            m.capabilities,
+            vec![Capability::Files, Capability::Passwords]
+        );
         assert_eq!((m.memory_mib, m.time_ms), (Some(16), Some(50)));
     }
 
@@ -222,9 +243,18 @@ mod tests {
             assert!(err.contains(needle), "{err:?} should contain {needle:?}");
         };
         check("name = \"x\"\nkind = \"tokne\"\n", "unknown kind `tokne`");
-        check("name = \"x\"\nkind = \"resolver\"\ncapabilities = [\"network\"]\n", "capability `network`");
-        check("name = \"x\"\nkind = \"token\"\n[limits]\ntime_ms = 0\n", "time_ms");
-        check("name = \"x\"\nkind = \"token\"\n[limits]\nmemory_mb = 3\n", "memory_mb");
+        check(
+            "name = \"x\"\nkind = \"resolver\"\ncapabilities = [\"network\"]\n",
+            "capability `network`",
+        );
+        check(
+            "name = \"x\"\nkind = \"token\"\n[limits]\ntime_ms = 0\n",
+            "time_ms",
+        );
+        check(
+            "name = \"x\"\nkind = \"token\"\n[limits]\nmemory_mb = 3\n",
+            "memory_mb",
+        );
         check("name = \" \"\nkind = \"token\"\n", "name");
         check("kind = \"token\"\n", "name");
     }

@@ -16,9 +16,12 @@ pub(crate) struct Warm<I> {
     pub inst: I,
 }
 
+/// The idle instances of one (plugin, key), oldest first, each with its LRU stamp.
+type IdleList<I> = Vec<(u64, Warm<I>)>;
+
 struct Inner<I> {
-    /// plugin id → isolation key → idle instances, oldest first, each with its LRU stamp.
-    idle: HashMap<u32, HashMap<String, Vec<(u64, Warm<I>)>>>,
+    /// plugin id → isolation key → idle instances.
+    idle: HashMap<u32, HashMap<String, IdleList<I>>>,
     /// LRU stamp → (plugin id, isolation key); the first entry is the least recently used.
     lru: BTreeMap<u64, (u32, String)>,
     next_stamp: u64,
@@ -32,7 +35,11 @@ pub(crate) struct Pool<I> {
 impl<I> Pool<I> {
     pub fn new(cap: usize) -> Self {
         Pool {
-            inner: Mutex::new(Inner { idle: HashMap::new(), lru: BTreeMap::new(), next_stamp: 0 }),
+            inner: Mutex::new(Inner {
+                idle: HashMap::new(),
+                lru: BTreeMap::new(),
+                next_stamp: 0,
+            }),
             cap,
         }
     }
@@ -70,7 +77,9 @@ impl<I> Pool<I> {
                 .or_default()
                 .push((stamp, warm));
             while inner.lru.len() > self.cap {
-                let Some((_, (p, k))) = inner.lru.pop_first() else { break };
+                let Some((_, (p, k))) = inner.lru.pop_first() else {
+                    break;
+                };
                 if let Some(by_key) = inner.idle.get_mut(&p)
                     && let Some(list) = by_key.get_mut(&k)
                 {
@@ -90,7 +99,11 @@ impl<I> Pool<I> {
     /// Number of idle instances.
     #[cfg(test)]
     pub fn idle(&self) -> usize {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).lru.len()
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .lru
+            .len()
     }
 }
 
@@ -101,8 +114,14 @@ mod tests {
     use std::time::Duration;
 
     fn warm(engine: &wasmtime::Engine, tag: u32) -> Warm<u32> {
-        let limits = CallLimits { memory_bytes: 1 << 20, time: Duration::from_millis(10) };
-        Warm { store: Store::new(engine, HostState::new("t".into(), &limits, None)), inst: tag }
+        let limits = CallLimits {
+            memory_bytes: 1 << 20,
+            time: Duration::from_millis(10),
+        };
+        Warm {
+            store: Store::new(engine, HostState::new("t".into(), &limits, None)),
+            inst: tag,
+        }
     }
 
     #[test]
@@ -110,8 +129,14 @@ mod tests {
         let engine = wasmtime::Engine::default();
         let pool = Pool::new(2);
         pool.put(1, "A", warm(&engine, 10));
-        assert!(pool.take(1, "B").is_none(), "another key never gets A's instance");
-        assert!(pool.take(2, "A").is_none(), "another plugin never gets it either");
+        assert!(
+            pool.take(1, "B").is_none(),
+            "another key never gets A's instance"
+        );
+        assert!(
+            pool.take(2, "A").is_none(),
+            "another plugin never gets it either"
+        );
         assert_eq!(pool.take(1, "A").map(|w| w.inst), Some(10));
         assert!(pool.take(1, "A").is_none());
 

@@ -60,7 +60,9 @@ fn isolation_key(resolver: &str, config: &Pairs) -> String {
 
 impl Runtime {
     fn resolver(&self, rtype: &str) -> Result<&ResolverEntry, CallError> {
-        self.resolvers.get(rtype).ok_or_else(|| CallError::UnknownType(rtype.to_string()))
+        self.resolvers
+            .get(rtype)
+            .ok_or_else(|| CallError::UnknownType(rtype.to_string()))
     }
 
     /// Call a resolver plugin with `config` available to `files.read`; `resolver` (the configured
@@ -70,11 +72,16 @@ impl Runtime {
         rtype: &str,
         resolver: Option<&str>,
         config: &Pairs,
-        body: impl FnOnce(&mut Store<HostState>, &ResolverPlugin) -> wasmtime::Result<Result<R, PluginError>>,
+        body: impl FnOnce(
+            &mut Store<HostState>,
+            &ResolverPlugin,
+        ) -> wasmtime::Result<Result<R, PluginError>>,
     ) -> Result<R, CallError> {
         let p = self.resolver(rtype)?;
         let key = resolver.map(|r| isolation_key(r, config));
-        let warm = key.as_deref().and_then(|k| self.warm_slot(&self.resolver_pool, k));
+        let warm = key
+            .as_deref()
+            .and_then(|k| self.warm_slot(&self.resolver_pool, k));
         let r = call(
             &self.engine,
             &p.common,
@@ -93,12 +100,9 @@ impl Runtime {
 
     /// Check a configuration (privacyIDEA's "test resolver"); the number of users found.
     pub fn resolver_test(&self, rtype: &str, config: &Pairs) -> Result<u64, CallError> {
-        self.resolver_call(
-            rtype,
-            None,
-            config,
-            |s, i| i.tessera_plugin_resolver().call_test_config(s, config),
-        )
+        self.resolver_call(rtype, None, config, |s, i| {
+            i.tessera_plugin_resolver().call_test_config(s, config)
+        })
     }
 
     /// The user id of `login` in resolver `resolver`, if there is such a user.
@@ -109,12 +113,10 @@ impl Runtime {
         config: &Pairs,
         login: &str,
     ) -> Result<Option<String>, CallError> {
-        self.resolver_call(
-            rtype,
-            Some(resolver),
-            config,
-            |s, i| i.tessera_plugin_resolver().call_get_user_id(s, config, login),
-        )
+        self.resolver_call(rtype, Some(resolver), config, |s, i| {
+            i.tessera_plugin_resolver()
+                .call_get_user_id(s, config, login)
+        })
     }
 
     /// The attributes of user `userid`, if the id is known.
@@ -125,12 +127,9 @@ impl Runtime {
         config: &Pairs,
         userid: &str,
     ) -> Result<Option<UserInfo>, CallError> {
-        let u = self.resolver_call(
-            rtype,
-            Some(resolver),
-            config,
-            |s, i| i.tessera_plugin_resolver().call_get_user(s, config, userid),
-        )?;
+        let u = self.resolver_call(rtype, Some(resolver), config, |s, i| {
+            i.tessera_plugin_resolver().call_get_user(s, config, userid)
+        })?;
         Ok(u.map(user_from_wit))
     }
 
@@ -142,12 +141,10 @@ impl Runtime {
         config: &Pairs,
         filter: &Pairs,
     ) -> Result<Vec<UserInfo>, CallError> {
-        let users = self.resolver_call(
-            rtype,
-            Some(resolver),
-            config,
-            |s, i| i.tessera_plugin_resolver().call_list_users(s, config, filter),
-        )?;
+        let users = self.resolver_call(rtype, Some(resolver), config, |s, i| {
+            i.tessera_plugin_resolver()
+                .call_list_users(s, config, filter)
+        })?;
         Ok(users.into_iter().map(user_from_wit).collect())
     }
 
@@ -160,14 +157,10 @@ impl Runtime {
         userid: &str,
         password: &str,
     ) -> Result<bool, CallError> {
-        self.resolver_call(
-            rtype,
-            Some(resolver),
-            config,
-            |s, i| {
-                i.tessera_plugin_resolver().call_check_password(s, config, userid, password)
-            },
-        )
+        self.resolver_call(rtype, Some(resolver), config, |s, i| {
+            i.tessera_plugin_resolver()
+                .call_check_password(s, config, userid, password)
+        })
     }
 }
 

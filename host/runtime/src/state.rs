@@ -110,7 +110,10 @@ impl HostState {
         HostState {
             plugin,
             table,
-            limiter: Limiter { limits, memory_exceeded: false },
+            limiter: Limiter {
+                limits,
+                memory_exceeded: false,
+            },
             last_error: None,
             resolver,
         }

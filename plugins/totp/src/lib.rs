@@ -9,8 +9,8 @@
 
 use tessera_sdk::oath::{self, Hashlib, HmacKey, OathKind, Provisioning};
 use tessera_sdk::token::{
-    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ParamSpec, ResyncRequest, TokenState, TypeInfo,
-    key_or_generate,
+    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ParamSpec, ResyncRequest,
+    TokenState, TypeInfo, key_or_generate,
 };
 use tessera_sdk::{Params, PluginError};
 
@@ -38,7 +38,8 @@ impl Guest for Totp {
     fn enroll(req: EnrollRequest) -> Result<Enrollment, PluginError> {
         let params = Params::new(&req.params);
         let otplen = params.u32_one_of("otplen", &[6, 8], 6)?;
-        let hashlib = Hashlib::from_name(params.one_of("hashlib", &Hashlib::NAMES, "sha1")?).unwrap_or(Hashlib::Sha1);
+        let hashlib = Hashlib::from_name(params.one_of("hashlib", &Hashlib::NAMES, "sha1")?)
+            .unwrap_or(Hashlib::Sha1);
         let time_step = params.u32_one_of("timeStep", &[30, 60], 30)?;
         let key = key_or_generate(req.otpkey, hashlib.key_len())?;
         let detail = Provisioning {
@@ -49,7 +50,11 @@ impl Guest for Totp {
             hashlib,
         }
         .detail();
-        Ok(Enrollment { state: initial_state(otplen, hashlib, time_step), key: Some(key), detail })
+        Ok(Enrollment {
+            state: initial_state(otplen, hashlib, time_step),
+            key: Some(key),
+            detail,
+        })
     }
 
     fn check(req: CheckRequest<'_>) -> Result<CheckOutcome, PluginError> {
@@ -57,7 +62,9 @@ impl Guest for Totp {
     }
 
     fn resync(req: ResyncRequest<'_>) -> Result<Option<TokenState>, PluginError> {
-        resync(req.key, &req.state, &req.otp1, &req.otp2, req.now, req.window)
+        resync(
+            req.key, &req.state, &req.otp1, &req.otp2, req.now, req.window,
+        )
     }
 }
 
@@ -72,7 +79,11 @@ pub fn initial_state(otplen: u32, hashlib: Hashlib, time_step: u32) -> TokenStat
         ("timeShift", format_shift(0)),
         ("tokenkind", "software".to_owned()),
     ];
-    TokenState::new(0, otplen, info.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    TokenState::new(
+        0,
+        otplen,
+        info.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+    )
 }
 
 /// A stored token's settings.
@@ -95,23 +106,43 @@ impl TokenSettings {
     /// `internal` for info that cannot be a TOTP token's.
     pub fn of(state: &TokenState) -> Result<Self, PluginError> {
         let info = state.info();
-        let unusable = |what: &str| PluginError::internal(format!("token info {what} is not usable"));
+        let unusable =
+            |what: &str| PluginError::internal(format!("token info {what} is not usable"));
         let hashlib = match info.get("hashlib") {
             None => Hashlib::Sha1,
             Some(name) => Hashlib::from_name(name).ok_or_else(|| unusable("hashlib"))?,
         };
-        let time_step = info.u32_or("timeStep", 30).map_err(|_| unusable("timeStep"))?;
-        let time_window = info.u32_or("timeWindow", DEFAULT_TIME_WINDOW).map_err(|_| unusable("timeWindow"))?;
-        let shift: f64 = info.parse_or("timeShift", 0.0, "seconds").map_err(|_| unusable("timeShift"))?;
+        let time_step = info
+            .u32_or("timeStep", 30)
+            .map_err(|_| unusable("timeStep"))?;
+        let time_window = info
+            .u32_or("timeWindow", DEFAULT_TIME_WINDOW)
+            .map_err(|_| unusable("timeWindow"))?;
+        let shift: f64 = info
+            .parse_or("timeShift", 0.0, "seconds")
+            .map_err(|_| unusable("timeShift"))?;
         if time_step == 0 || !shift.is_finite() {
-            return Err(unusable(if time_step == 0 { "timeStep" } else { "timeShift" }));
+            return Err(unusable(if time_step == 0 {
+                "timeStep"
+            } else {
+                "timeShift"
+            }));
         }
         if !(4..=10).contains(&state.otplen) {
-            return Err(PluginError::internal(format!("token otplen {} is not supported", state.otplen)));
+            return Err(PluginError::internal(format!(
+                "token otplen {} is not supported",
+                state.otplen
+            )));
         }
         // `as` saturates for out-of-range floats, which is what a clock shift should do.
         let time_shift = shift.round() as i64;
-        Ok(TokenSettings { hashlib, digits: state.otplen, time_step, time_window, time_shift })
+        Ok(TokenSettings {
+            hashlib,
+            digits: state.otplen,
+            time_step,
+            time_window,
+            time_shift,
+        })
     }
 
     /// The time step the server is at, corrected by the token's drift.
@@ -175,7 +206,10 @@ pub fn resync<K: HmacKey + ?Sized>(
     window: u32,
 ) -> Result<Option<TokenState>, PluginError> {
     let t = TokenSettings::of(state)?;
-    let (Some(v1), Some(v2)) = (oath::parse_otp(otp1, t.digits), oath::parse_otp(otp2, t.digits)) else {
+    let (Some(v1), Some(v2)) = (
+        oath::parse_otp(otp1, t.digits),
+        oath::parse_otp(otp2, t.digits),
+    ) else {
         return Ok(None);
     };
     let current = t.current_step(now);
@@ -189,7 +223,10 @@ pub fn resync<K: HmacKey + ?Sized>(
             let mut next = state.clone();
             next.counter = step + 1;
             let half = i64::from(t.time_step / 2);
-            next.set_info("timeShift", format_shift(t.shift_for(step, now).saturating_add(half)));
+            next.set_info(
+                "timeShift",
+                format_shift(t.shift_for(step, now).saturating_add(half)),
+            );
             return Ok(Some(next));
         }
         previous = value;
@@ -223,10 +260,20 @@ mod tests {
     fn initial_info_is_privacyidea_s() {
         // 26-token-list.json: TOTPBOB0001
         let s = initial_state(6, Hashlib::Sha1, 30);
-        let info: Vec<(&str, &str)> = s.info.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let info: Vec<(&str, &str)> = s
+            .info
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(
             info,
-            [("hashlib", "sha1"), ("timeStep", "30"), ("timeWindow", "180"), ("timeShift", "0.0"), ("tokenkind", "software")]
+            [
+                ("hashlib", "sha1"),
+                ("timeStep", "30"),
+                ("timeWindow", "180"),
+                ("timeShift", "0.0"),
+                ("tokenkind", "software")
+            ]
         );
     }
 
@@ -244,7 +291,11 @@ mod tests {
             let step = now / 30;
             assert_eq!(next.counter, step + 1, "at {now}");
             let shift = (step * 30) as i64 - now as i64;
-            assert_eq!(next.info().get("timeShift"), Some(format_shift(shift).as_str()), "at {now}");
+            assert_eq!(
+                next.info().get("timeShift"),
+                Some(format_shift(shift).as_str()),
+                "at {now}"
+            );
         }
     }
 
@@ -252,7 +303,8 @@ mod tests {
     fn captured_privacyidea_validation() {
         // 36-validate-check-totp-ok.json: bob's TOTPBOB0001 (RFC key, 6 digits) accepted 457302 at
         // 1796315916; 42-validate-check-bob-wrong-totp.json rejected 000000.
-        let next = matched(check_otp(&SHA1_KEY, &state(0, 6, "0.0"), "457302", 1796315916).unwrap());
+        let next =
+            matched(check_otp(&SHA1_KEY, &state(0, 6, "0.0"), "457302", 1796315916).unwrap());
         assert_eq!(next.counter, 59877198);
         assert_eq!(next.info().get("timeShift"), Some("-6.0"));
         let wrong = check_otp(&SHA1_KEY, &next, "000000", 1796315919).unwrap();
@@ -262,12 +314,21 @@ mod tests {
     #[test]
     fn codes_from_the_window_either_side_match() {
         // The code of T=59 (step 1) checked 6 steps later and 1 step earlier.
-        assert_eq!(matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 180).unwrap()).counter, 2);
         assert_eq!(
-            matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 180).unwrap()).info().get("timeShift"),
+            matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 180).unwrap())
+                .counter,
+            2
+        );
+        assert_eq!(
+            matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 180).unwrap())
+                .info()
+                .get("timeShift"),
             Some("-209.0")
         );
-        assert_eq!(matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 1).unwrap()).counter, 2);
+        assert_eq!(
+            matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 1).unwrap()).counter,
+            2
+        );
         let late = check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 210).unwrap();
         assert!(matches!(late, CheckOutcome::NoMatch), "{late:?}");
     }
@@ -276,13 +337,19 @@ mod tests {
     fn the_time_shift_moves_the_window() {
         // 10 minutes after T=1111111109 the code is outside the 3-minute window ...
         let now = 1111111109 + 600;
-        assert!(matches!(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "07081804", now).unwrap(), CheckOutcome::NoMatch));
+        assert!(matches!(
+            check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "07081804", now).unwrap(),
+            CheckOutcome::NoMatch
+        ));
         // ... unless the token is known to run 10 minutes behind.
         let next = matched(check_otp(&SHA1_KEY, &state(0, 8, "-600.0"), "07081804", now).unwrap());
         assert_eq!(next.counter, 1111111109 / 30 + 1);
         assert_eq!(next.info().get("timeShift"), Some("-629.0"));
         // An integer shift is read too.
-        assert!(matches!(check_otp(&SHA1_KEY, &state(0, 8, "-600"), "07081804", now).unwrap(), CheckOutcome::Matched(_)));
+        assert!(matches!(
+            check_otp(&SHA1_KEY, &state(0, 8, "-600"), "07081804", now).unwrap(),
+            CheckOutcome::Matched(_)
+        ));
     }
 
     #[test]
@@ -292,13 +359,19 @@ mod tests {
         assert!(matches!(again, CheckOutcome::Replayed), "{again:?}");
         // Steps are used in order: after step 2 was used, step 1 is replayed too.
         let later = state(3, 8, "0.0");
-        assert!(matches!(check_otp(&SHA1_KEY, &later, "94287082", 75).unwrap(), CheckOutcome::Replayed));
+        assert!(matches!(
+            check_otp(&SHA1_KEY, &later, "94287082", 75).unwrap(),
+            CheckOutcome::Replayed
+        ));
     }
 
     #[test]
     fn malformed_otps_do_not_match() {
         for otp in ["", "9428708", "942870822", "9428708x", "94287O82"] {
-            assert!(matches!(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), otp, 59).unwrap(), CheckOutcome::NoMatch));
+            assert!(matches!(
+                check_otp(&SHA1_KEY, &state(0, 8, "0.0"), otp, 59).unwrap(),
+                CheckOutcome::NoMatch
+            ));
         }
     }
 
@@ -316,10 +389,19 @@ mod tests {
 
     #[test]
     fn unusable_state_is_an_internal_error() {
-        for (key, value) in [("hashlib", "md5"), ("timeStep", "0"), ("timeStep", "x"), ("timeShift", "nan")] {
+        for (key, value) in [
+            ("hashlib", "md5"),
+            ("timeStep", "0"),
+            ("timeStep", "x"),
+            ("timeShift", "nan"),
+        ] {
             let mut s = state(0, 6, "0.0");
             s.set_info(key, value);
-            assert_eq!(check_otp(&SHA1_KEY, &s, "123456", 59).unwrap_err().code, ErrorCode::Internal, "{key}={value}");
+            assert_eq!(
+                check_otp(&SHA1_KEY, &s, "123456", 59).unwrap_err().code,
+                ErrorCode::Internal,
+                "{key}={value}"
+            );
         }
     }
 
@@ -328,19 +410,44 @@ mod tests {
         // Codes of steps 37037036 and 37037037 (T=1111111109 is in step 37037036), shown when the
         // server is one hour ahead of the token.
         let t = 1111111109u64;
-        let code = |step: u64| oath::format_otp(oath::hotp(&SHA1_KEY, Hashlib::Sha1, step, 8).unwrap(), 8);
+        let code =
+            |step: u64| oath::format_otp(oath::hotp(&SHA1_KEY, Hashlib::Sha1, step, 8).unwrap(), 8);
         let (otp1, otp2) = (code(t / 30), code(t / 30 + 1));
         let now = t + 3600;
-        let next = resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp1, &otp2, now, 1000).unwrap().unwrap();
+        let next = resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp1, &otp2, now, 1000)
+            .unwrap()
+            .unwrap();
         assert_eq!(next.counter, t / 30 + 2);
         let shift = ((t / 30 + 1) * 30 + 15) as i64 - now as i64;
-        assert_eq!(next.info().get("timeShift"), Some(format_shift(shift).as_str()));
+        assert_eq!(
+            next.info().get("timeShift"),
+            Some(format_shift(shift).as_str())
+        );
         // The next code now matches despite the drift.
         let after = check_otp(&SHA1_KEY, &next, &code(t / 30 + 2), now + 30).unwrap();
         assert_eq!(matched(after).counter, t / 30 + 3);
         // Out of order, too far, or already used: no resync.
-        assert!(resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp2, &otp1, now, 1000).unwrap().is_none());
-        assert!(resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp1, &otp2, now, 100).unwrap().is_none());
-        assert!(resync(&SHA1_KEY, &state(t / 30 + 1, 8, "0.0"), &otp1, &otp2, now, 1000).unwrap().is_none());
+        assert!(
+            resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp2, &otp1, now, 1000)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp1, &otp2, now, 100)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            resync(
+                &SHA1_KEY,
+                &state(t / 30 + 1, 8, "0.0"),
+                &otp1,
+                &otp2,
+                now,
+                1000
+            )
+            .unwrap()
+            .is_none()
+        );
     }
 }

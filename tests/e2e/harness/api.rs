@@ -29,21 +29,33 @@ impl Api {
 
     pub fn with_timeout(base: &str, timeout: Duration) -> Api {
         let agent = ureq::AgentBuilder::new().timeout(timeout).build();
-        Api { base: base.to_string(), agent, auth: None }
+        Api {
+            base: base.to_string(),
+            agent,
+            auth: None,
+        }
     }
 
     /// The same client sending `Authorization: <header>` (a raw JWT, `Bearer <jwt>` or garbage).
     pub fn with_auth(&self, header: &str) -> Api {
-        Api { auth: Some(header.to_string()), ..self.clone() }
+        Api {
+            auth: Some(header.to_string()),
+            ..self.clone()
+        }
     }
 
     /// The same client with another request timeout.
     pub fn timeout(&self, timeout: Duration) -> Api {
-        Api { agent: ureq::AgentBuilder::new().timeout(timeout).build(), ..self.clone() }
+        Api {
+            agent: ureq::AgentBuilder::new().timeout(timeout).build(),
+            ..self.clone()
+        }
     }
 
     fn request(&self, method: &str, path: &str) -> ureq::Request {
-        let req = self.agent.request(method, &format!("{}{}", self.base, path));
+        let req = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path));
         match &self.auth {
             Some(h) => req.set("Authorization", h),
             None => req,
@@ -84,7 +96,11 @@ impl Api {
         if let Some(ct) = content_type {
             req = req.set("Content-Type", ct);
         }
-        let result = if body.is_empty() { req.call() } else { req.send_string(body) };
+        let result = if body.is_empty() {
+            req.call()
+        } else {
+            req.send_string(body)
+        };
         expect_transport(finish(result), method, path)
     }
 
@@ -104,7 +120,10 @@ impl Api {
     pub fn token_info(&self, serial: &str) -> Value {
         let resp = self.get("/token/", &[("serial", serial)]);
         resp.expect_ok();
-        let tokens = resp.json["result"]["value"]["tokens"].as_array().cloned().unwrap_or_default();
+        let tokens = resp.json["result"]["value"]["tokens"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(tokens.len(), 1, "GET /token/?serial={serial}: {resp}");
         tokens[0].clone()
     }
@@ -118,9 +137,16 @@ fn finish(result: Result<ureq::Response, ureq::Error>) -> Result<Resp, String> {
     };
     let status = resp.status();
     let content_type = resp.header("Content-Type").unwrap_or("").to_string();
-    let body = resp.into_string().map_err(|e| format!("reading the body: {e}"))?;
+    let body = resp
+        .into_string()
+        .map_err(|e| format!("reading the body: {e}"))?;
     let json = serde_json::from_str(&body).unwrap_or(Value::Null);
-    Ok(Resp { status, content_type, body, json })
+    Ok(Resp {
+        status,
+        content_type,
+        body,
+        json,
+    })
 }
 
 fn expect_transport(result: Result<Resp, String>, method: &str, path: &str) -> Resp {
@@ -130,7 +156,10 @@ fn expect_transport(result: Result<Resp, String>, method: &str, path: &str) -> R
 impl Resp {
     /// Panics unless HTTP 200 and `result.status` is true.
     pub fn expect_ok(&self) -> &Resp {
-        assert!(self.status == 200 && self.json["result"]["status"] == Value::Bool(true), "expected success, got {self}");
+        assert!(
+            self.status == 200 && self.json["result"]["status"] == Value::Bool(true),
+            "expected success, got {self}"
+        );
         self
     }
 
@@ -178,7 +207,26 @@ impl Resp {
 }
 
 impl fmt::Display for Resp {
+    /// Status, content type and body, with long strings (QR code images) cut short.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HTTP {} ({}) {}", self.status, self.content_type, self.body)
+        if self.json.is_null() {
+            return write!(
+                f,
+                "HTTP {} ({}) {}",
+                self.status, self.content_type, self.body
+            );
+        }
+        let mut short = self.json.clone();
+        shorten(&mut short);
+        write!(f, "HTTP {} ({}) {short}", self.status, self.content_type)
+    }
+}
+
+fn shorten(v: &mut Value) {
+    match v {
+        Value::String(s) if s.len() > 160 => *s = format!("{}...({} chars)", &s[..60], s.len()),
+        Value::Array(items) => items.iter_mut().for_each(shorten),
+        Value::Object(map) => map.values_mut().for_each(shorten),
+        _ => {}
     }
 }

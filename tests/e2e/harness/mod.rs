@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub use api::{Api, Resp};
 pub use otp::{RFC_KEY, RFC_KEY_B32, hotp, hotp_range, now_with_step_margin, totp};
 pub use server::{Options, Server};
-pub use shape::Captured;
+pub use shape::{Captured, Mismatches};
 
 /// alice / alicepw and bob / bobpw as SHA-512 crypt hashes, the same lines as the privacyIDEA anchor's
 /// `users.passwd` (made with Python 3.11 `crypt.crypt('alicepw', '$6$anchorsaltalice$')` and
@@ -35,23 +35,38 @@ pub fn setup_realm(server: &Server, admin: &Api) -> RealmSetup {
     let passwd: PathBuf = server.root().join("users.passwd");
     fs::write(&passwd, USERS_PASSWD).unwrap();
     let file = passwd.to_str().unwrap();
-    let resolver = admin.post("/resolver/flat1", &[("type", "passwdresolver"), ("fileName", file)]);
+    let resolver = admin.post(
+        "/resolver/flat1",
+        &[("type", "passwdresolver"), ("fileName", file)],
+    );
     resolver.expect_ok();
     let realm = admin.post("/realm/realm1", &[("resolvers", "flat1")]);
     realm.expect_ok();
     let default_realm = admin.post("/defaultrealm/realm1", &[]);
     default_realm.expect_ok();
-    RealmSetup { resolver, realm, default_realm }
+    RealmSetup {
+        resolver,
+        realm,
+        default_realm,
+    }
 }
 
 /// Enrolls an HOTP token with the RFC 4226 key and no user; returns its serial.
 /// `pin` may be empty (then `pass` is the OTP alone).
 pub fn enroll_rfc_hotp(admin: &Api, serial: &str, pin: &str) -> String {
-    let resp = admin.init_token(&[("type", "hotp"), ("otpkey", RFC_KEY), ("serial", serial), ("pin", pin)]);
+    let resp = admin.init_token(&[
+        ("type", "hotp"),
+        ("otpkey", RFC_KEY),
+        ("serial", serial),
+        ("pin", pin),
+    ]);
     serial_of(&resp)
 }
 
 /// `detail.serial` of a `/token/init` answer.
 pub fn serial_of(resp: &Resp) -> String {
-    resp.json["detail"]["serial"].as_str().unwrap_or_else(|| panic!("no detail.serial in {resp}")).to_string()
+    resp.json["detail"]["serial"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no detail.serial in {resp}"))
+        .to_string()
 }

@@ -10,8 +10,15 @@ pub const RFC_KEY: &str = "3132333435363738393031323334353637383930";
 pub const RFC_KEY_B32: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
 fn oathtool(args: &[&str]) -> String {
-    let out = Command::new("oathtool").args(args).output().unwrap_or_else(|e| panic!("running oathtool: {e}"));
-    assert!(out.status.success(), "oathtool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("oathtool")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running oathtool: {e}"));
+    assert!(
+        out.status.success(),
+        "oathtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -29,11 +36,23 @@ pub fn hotp_range(key_hex: &str, from: u64, to: u64) -> Vec<String> {
 
 /// The 6-digit TOTP of `key_hex` at unix time `unix` with a step of `step` seconds.
 pub fn totp(key_hex: &str, unix: u64, step: u64) -> String {
-    oathtool(&["--totp", "-s", &step.to_string(), "-N", &format!("@{unix}"), "-d", "6", key_hex])
+    oathtool(&[
+        "--totp",
+        "-s",
+        &step.to_string(),
+        "-N",
+        &format!("@{unix}"),
+        "-d",
+        "6",
+        key_hex,
+    ])
 }
 
 pub fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 /// The current unix second, after waiting for the next step if fewer than 2 s of the current one

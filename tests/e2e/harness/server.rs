@@ -47,7 +47,10 @@ impl Server {
     }
 
     pub fn start_with(opts: Options) -> Server {
-        let root = tempfile::Builder::new().prefix("tessera-e2e-").tempdir().unwrap();
+        let root = tempfile::Builder::new()
+            .prefix("tessera-e2e-")
+            .tempdir()
+            .unwrap();
         fs::write(root.path().join("config.toml"), config_toml(&opts)).unwrap();
         fs::create_dir(root.path().join("data")).unwrap();
         let has_plugin_dir = !opts.fixture_plugins.is_empty();
@@ -55,11 +58,24 @@ impl Server {
             let dir = root.path().join("plugins");
             fs::create_dir(&dir).unwrap();
             for name in &opts.fixture_plugins {
-                fs::copy(std::path::PathBuf::from(name), dir.join(format!("{name}.wasm"))).unwrap();
-                fs::copy(std::path::PathBuf::from(name), dir.join(format!("{name}.toml"))).unwrap();
+                fs::copy(
+                    tessera_bundled::fixture_path(name),
+                    dir.join(format!("{name}.wasm")),
+                )
+                .unwrap();
+                fs::copy(
+                    tessera_bundled::fixture_manifest_path(name),
+                    dir.join(format!("{name}.toml")),
+                )
+                .unwrap();
             }
         }
-        let mut server = Server { root, has_plugin_dir, child: None, base: String::new() };
+        let mut server = Server {
+            root,
+            has_plugin_dir,
+            child: None,
+            base: String::new(),
+        };
         server.add_admin("admin", ADMIN_PASSWORD);
         server.spawn();
         server
@@ -77,7 +93,12 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
@@ -91,16 +112,26 @@ impl Server {
     /// Starts `tessera serve` on the data dir and waits for its "listening" line.
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "server already running");
-        let log = fs::OpenOptions::new().create(true).append(true).open(self.log_path()).unwrap();
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         let mut cmd = Command::new(tessera_bin());
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(self.data_dir())
             .arg("--config")
             .arg(self.config_path());
         if self.has_plugin_dir {
-            cmd.arg("--plugin-dir").arg(self.root.path().join("plugins"));
+            cmd.arg("--plugin-dir")
+                .arg(self.root.path().join("plugins"));
         }
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log).spawn().unwrap();
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         // Keeps draining stdout after the first line so the server never blocks on a full pipe.
@@ -117,7 +148,10 @@ impl Server {
             Ok(url) => self.base = url,
             Err(e) => {
                 self.kill9();
-                panic!("tessera serve did not print its listening line ({e}); log:\n{}", self.log_tail(60));
+                panic!(
+                    "tessera serve did not print its listening line ({e}); log:\n{}",
+                    self.log_tail(60)
+                );
             }
         }
     }
@@ -142,7 +176,10 @@ impl Server {
                 if Instant::now() > deadline {
                     signal(&child, libc::SIGKILL);
                     let _ = child.wait();
-                    panic!("tessera serve ignored SIGTERM for 20 s; log:\n{}", self.log_tail(40));
+                    panic!(
+                        "tessera serve ignored SIGTERM for 20 s; log:\n{}",
+                        self.log_tail(40)
+                    );
                 }
                 thread::sleep(Duration::from_millis(20));
             }
@@ -183,9 +220,14 @@ impl Server {
     /// A client carrying the admin JWT from `POST /auth`.
     pub fn admin(&self) -> Api {
         let anon = self.anon();
-        let resp = anon.post("/auth", &[("username", "admin"), ("password", ADMIN_PASSWORD)]);
+        let resp = anon.post(
+            "/auth",
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+        );
         resp.expect_ok();
-        let jwt = resp.json["result"]["value"]["token"].as_str().unwrap_or_else(|| panic!("no token in {resp}"));
+        let jwt = resp.json["result"]["value"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {resp}"));
         anon.with_auth(jwt)
     }
 
@@ -200,7 +242,11 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
         if thread::panicking() {
-            eprintln!("--- server log ({}) ---\n{}", self.log_path().display(), self.log_tail(40));
+            eprintln!(
+                "--- server log ({}) ---\n{}",
+                self.log_path().display(),
+                self.log_tail(40)
+            );
         }
     }
 }
@@ -248,7 +294,11 @@ pub fn tessera_bin() -> &'static Path {
             .current_dir(&root)
             .output()
             .unwrap();
-        assert!(out.status.success(), "cargo build --release -p tessera failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cargo build --release -p tessera failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let target = match std::env::var_os("CARGO_TARGET_DIR") {
             Some(dir) => root.join(dir),
             None => root.join("target"),
@@ -258,5 +308,8 @@ pub fn tessera_bin() -> &'static Path {
 }
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }

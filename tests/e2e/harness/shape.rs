@@ -11,9 +11,10 @@ use super::api::Resp;
 
 /// Keys whose value changes from call to call: only presence and JSON type are compared.
 const VOLATILE: &[&str] = &["time", "id", "threadid", "img"];
-/// Keys that may be absent on either side: privacyIDEA's response `signature` (Tessera does not sign)
-/// and `versionnumber` (privacyIDEA leaves it out of error envelopes only). No client reads either.
-const OPTIONAL: &[&str] = &["signature", "versionnumber"];
+/// Keys that may be absent on either side: privacyIDEA's response `signature` (Tessera does not sign),
+/// `versionnumber` (privacyIDEA leaves it out of error envelopes only) and `threadid` (a Python
+/// thread id in `detail`). No client reads them.
+const OPTIONAL: &[&str] = &["signature", "versionnumber", "threadid"];
 
 /// A captured exchange, prepared for comparison.
 pub struct Captured {
@@ -26,11 +27,18 @@ pub struct Captured {
 impl Captured {
     /// Loads `e2e/captured/<name>.json`.
     pub fn load(name: &str) -> Captured {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e/captured").join(format!("{name}.json"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("e2e/captured")
+            .join(format!("{name}.json"));
         let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let file: Value = serde_json::from_str(&text).unwrap();
         let status = u16::try_from(file["status"].as_u64().unwrap()).unwrap();
-        Captured { name: name.to_string(), status, response: file["response"].clone(), ignored: Vec::new() }
+        Captured {
+            name: name.to_string(),
+            status,
+            response: file["response"].clone(),
+            ignored: Vec::new(),
+        }
     }
 
     /// Replaces `from` with `to` inside every string of the captured answer (for generated serials).
@@ -42,7 +50,10 @@ impl Captured {
     /// Sets the expected value at a JSON pointer (`/result/value/tokens/0/failcount`), for values
     /// that differ from the capture only because the history of the token differs.
     pub fn set(mut self, pointer: &str, value: Value) -> Captured {
-        *self.response.pointer_mut(pointer).unwrap_or_else(|| panic!("{}: no {pointer}", self.name)) = value;
+        *self
+            .response
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{}: no {pointer}", self.name)) = value;
         self
     }
 
@@ -57,22 +68,49 @@ impl Captured {
         &self.response
     }
 
-    /// Panics with every difference if `actual` does not match.
-    pub fn assert_matches(&self, actual: &Resp) {
+    /// Every difference between the capture and `actual`; empty if they match.
+    pub fn differences(&self, actual: &Resp) -> Vec<String> {
         let mut diffs = Vec::new();
         if actual.status != self.status {
-            diffs.push(format!("HTTP status: privacyIDEA {} vs Tessera {}", self.status, actual.status));
+            diffs.push(format!(
+                "HTTP status: privacyIDEA {} vs Tessera {}",
+                self.status, actual.status
+            ));
         }
         if !actual.content_type.starts_with("application/json") {
             diffs.push(format!("content type: {:?}", actual.content_type));
         }
         walk("", &self.response, &actual.json, &self.ignored, &mut diffs);
-        assert!(
-            diffs.is_empty(),
-            "Tessera's answer differs from privacyIDEA's {}:\n  {}\nTessera: {actual}",
-            self.name,
-            diffs.join("\n  ")
-        );
+        diffs
+    }
+
+    /// Panics with every difference if `actual` does not match.
+    pub fn assert_matches(&self, actual: &Resp) {
+        let mut all = Mismatches::default();
+        all.check(self, actual);
+        all.assert_none();
+    }
+}
+
+/// Collects the differences of a whole sequence of exchanges, so one run reports all of them.
+#[derive(Default)]
+pub struct Mismatches(Vec<String>);
+
+impl Mismatches {
+    pub fn check(&mut self, captured: &Captured, actual: &Resp) {
+        let diffs = captured.differences(actual);
+        if !diffs.is_empty() {
+            self.0.push(format!(
+                "Tessera's answer differs from privacyIDEA's {}:\n  {}\n  Tessera: {actual}",
+                captured.name,
+                diffs.join("\n  ")
+            ));
+        }
+    }
+
+    /// Panics listing every mismatch collected.
+    pub fn assert_none(self) {
+        assert!(self.0.is_empty(), "{}", self.0.join("\n"));
     }
 }
 
@@ -94,7 +132,11 @@ fn is_ignored(path: &str, ignored: &[String]) -> bool {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -115,7 +157,11 @@ fn walk(path: &str, expected: &Value, actual: &Value, ignored: &[String], diffs:
     let key = path.rsplit('.').next().unwrap_or("");
     if VOLATILE.contains(&key) {
         if type_name(expected) != type_name(actual) {
-            diffs.push(format!("{path}: type {} vs {}", type_name(expected), type_name(actual)));
+            diffs.push(format!(
+                "{path}: type {} vs {}",
+                type_name(expected),
+                type_name(actual)
+            ));
         }
         return;
     }
@@ -124,12 +170,16 @@ fn walk(path: &str, expected: &Value, actual: &Value, ignored: &[String], diffs:
             for (k, ev) in e {
                 match a.get(k) {
                     Some(av) => walk(&join(path, k), ev, av, ignored, diffs),
-                    None if OPTIONAL.contains(&k.as_str()) || is_ignored(&join(path, k), ignored) => {}
+                    None if OPTIONAL.contains(&k.as_str())
+                        || is_ignored(&join(path, k), ignored) => {}
                     None => diffs.push(format!("{}: missing (privacyIDEA: {ev})", join(path, k))),
                 }
             }
             for (k, av) in a {
-                if !e.contains_key(k) && !OPTIONAL.contains(&k.as_str()) && !is_ignored(&join(path, k), ignored) {
+                if !e.contains_key(k)
+                    && !OPTIONAL.contains(&k.as_str())
+                    && !is_ignored(&join(path, k), ignored)
+                {
                     diffs.push(format!("{}: extra key (Tessera: {av})", join(path, k)));
                 }
             }
@@ -142,7 +192,9 @@ fn walk(path: &str, expected: &Value, actual: &Value, ignored: &[String], diffs:
                 walk(&join(path, &i.to_string()), ev, av, ignored, diffs);
             }
         }
-        (Value::String(e), Value::String(a)) if is_uri(e) && normalize_uri(e) != normalize_uri(a) => {
+        (Value::String(e), Value::String(a))
+            if is_uri(e) && normalize_uri(e) != normalize_uri(a) =>
+        {
             diffs.push(format!("{path}: {e:?} vs {a:?}"));
         }
         (Value::String(e), Value::String(_)) if is_uri(e) => {}
@@ -170,7 +222,12 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, json: Value) -> Resp {
-        Resp { status, content_type: "application/json".to_string(), body: json.to_string(), json }
+        Resp {
+            status,
+            content_type: "application/json".to_string(),
+            body: json.to_string(),
+            json,
+        }
     }
 
     fn diffs(expected: &Value, actual: &Value, ignored: &[String]) -> Vec<String> {
@@ -196,6 +253,14 @@ mod tests {
         let found = diffs(&expected, &actual, &[]);
         assert_eq!(found.len(), 5, "{found:#?}"); // a type, c value, d length, e extra, time type
         assert!(diffs(&expected, &actual, &["a".into(), "b".into(), "time".into()]).is_empty());
-        assert!(!diffs(&json!({"k": [{"v": 1}]}), &json!({"k": [{"v": 2}]}), &["k.*.v".into()]).iter().any(|d| d.contains("k.0.v")));
+        assert!(
+            !diffs(
+                &json!({"k": [{"v": 1}]}),
+                &json!({"k": [{"v": 2}]}),
+                &["k.*.v".into()]
+            )
+            .iter()
+            .any(|d| d.contains("k.0.v"))
+        );
     }
 }

@@ -59,7 +59,11 @@ impl FileCache {
         }
         entries.insert(
             path.to_path_buf(),
-            Cached { mtime, len: data.len() as u64, data: data.clone() },
+            Cached {
+                mtime,
+                len: data.len() as u64,
+                data: data.clone(),
+            },
         );
         Ok(data)
     }
@@ -72,9 +76,12 @@ fn err(code: ErrorCode, message: String) -> PluginError {
 impl files::Host for HostState {
     fn read(&mut self, field: String) -> wasmtime::Result<Result<Vec<u8>, PluginError>> {
         let Some(ctx) = &self.resolver else {
-            return Ok(Err(err(ErrorCode::BadConfig, "no resolver configuration".into())));
+            return Ok(Err(err(
+                ErrorCode::BadConfig,
+                "no resolver configuration".into(),
+            )));
         };
-        if !ctx.file_fields.iter().any(|f| *f == field) {
+        if !ctx.file_fields.contains(&field) {
             return Ok(Err(err(
                 ErrorCode::BadConfig,
                 format!("configuration field `{field}` is not declared with kind `file`"),
@@ -87,11 +94,17 @@ impl files::Host for HostState {
             )));
         };
         if path.is_empty() {
-            return Ok(Err(err(ErrorCode::BadConfig, format!("configuration field `{field}` is empty"))));
+            return Ok(Err(err(
+                ErrorCode::BadConfig,
+                format!("configuration field `{field}` is empty"),
+            )));
         }
         match ctx.files.read(Path::new(path)) {
             Ok(data) => Ok(Ok(data.to_vec())),
-            Err(e) => Ok(Err(err(ErrorCode::Unavailable, format!("cannot read {path}: {e}")))),
+            Err(e) => Ok(Err(err(
+                ErrorCode::Unavailable,
+                format!("cannot read {path}: {e}"),
+            ))),
         }
     }
 }
@@ -108,10 +121,66 @@ mod tests {
         let cache = FileCache::default();
         let first = cache.read(&path).unwrap();
         assert_eq!(&*first, b"alice:x:1000\n");
-        assert!(Arc::ptr_eq(&first, &cache.read(&path).unwrap()), "second read is served from the cache");
+        assert!(
+            Arc::ptr_eq(&first, &cache.read(&path).unwrap()),
+            "second read is served from the cache"
+        );
         std::fs::write(&path, "alice:x:1000\nbob:x:1001\n").unwrap();
         assert_eq!(&*cache.read(&path).unwrap(), b"alice:x:1000\nbob:x:1001\n");
         assert!(cache.read(&dir.path().join("missing")).is_err());
         assert!(cache.read(dir.path()).is_err(), "a directory is not a file");
+    }
+
+    #[test]
+    fn only_fields_declared_as_files_are_read() {
+        use crate::state::{CallLimits, ResolverCtx};
+        use files::Host as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passwd");
+        std::fs::write(&path, "alice:x:1000\n").unwrap();
+        let p = path.to_str().unwrap().to_string();
+        let ctx = ResolverCtx {
+            file_fields: Arc::from(vec!["fileName".to_string()]),
+            config: vec![
+                ("fileName".into(), p.clone()),
+                ("logo".into(), p.clone()),
+                ("other".into(), "/nonexistent/file".into()),
+            ],
+            files: Arc::default(),
+        };
+        let limits = CallLimits {
+            memory_bytes: 1 << 20,
+            time: std::time::Duration::from_millis(10),
+        };
+        let mut state = HostState::new("flat".into(), &limits, Some(ctx));
+        assert_eq!(
+            state.read("fileName".into()).unwrap().unwrap(),
+            b"alice:x:1000\n"
+        );
+        // `logo` names the same file, but it is not a `kind: file` field.
+        let e = state.read("logo".into()).unwrap().unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadConfig);
+        assert!(e.message.contains("`logo`"), "{}", e.message);
+
+        if let Some(ctx) = state.resolver.as_mut() {
+            ctx.file_fields = Arc::from(vec![
+                "fileName".to_string(),
+                "other".to_string(),
+                "absent".to_string(),
+            ]);
+        }
+        let e = state.read("other".into()).unwrap().unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unavailable);
+        assert!(e.message.contains("/nonexistent/file"), "{}", e.message);
+        assert_eq!(
+            state.read("absent".into()).unwrap().unwrap_err().code,
+            ErrorCode::BadConfig
+        );
+
+        let mut token = HostState::new("hotp".into(), &limits, None);
+        assert_eq!(
+            token.read("fileName".into()).unwrap().unwrap_err().code,
+            ErrorCode::BadConfig
+        );
     }
 }

@@ -21,8 +21,12 @@ impl host::Host for HostState {
         let message = truncate(message, MAX_LOG_LINE);
         let plugin = &*self.plugin;
         match level {
-            types::LogLevel::Trace => tracing::trace!(target: "tessera::plugin", plugin, "{message}"),
-            types::LogLevel::Debug => tracing::debug!(target: "tessera::plugin", plugin, "{message}"),
+            types::LogLevel::Trace => {
+                tracing::trace!(target: "tessera::plugin", plugin, "{message}")
+            }
+            types::LogLevel::Debug => {
+                tracing::debug!(target: "tessera::plugin", plugin, "{message}")
+            }
             types::LogLevel::Info => tracing::info!(target: "tessera::plugin", plugin, "{message}"),
             types::LogLevel::Warn => tracing::warn!(target: "tessera::plugin", plugin, "{message}"),
             types::LogLevel::Error => {

@@ -69,7 +69,9 @@ fn verify_crypt(hash: &str, password: &str) -> Result<bool, PluginError> {
     let first = parts.next().unwrap_or_default();
     let (rounds, salt) = match first.strip_prefix("rounds=") {
         Some(r) => {
-            let r = r.parse::<u64>().map_err(|_| malformed(scheme, "rounds is not a number"))?;
+            let r = r
+                .parse::<u64>()
+                .map_err(|_| malformed(scheme, "rounds is not a number"))?;
             (r, parts.next().ok_or_else(|| malformed(scheme, "no salt"))?)
         }
         None => (sha_crypt::ROUNDS_DEFAULT as u64, first),
@@ -81,11 +83,15 @@ fn verify_crypt(hash: &str, password: &str) -> Result<bool, PluginError> {
     if rounds > MAX_CRYPT_ROUNDS {
         return Err(PluginError {
             code: ErrorCode::NotSupported,
-            message: format!("crypt rounds={rounds} is above the host's limit of {MAX_CRYPT_ROUNDS}"),
+            message: format!(
+                "crypt rounds={rounds} is above the host's limit of {MAX_CRYPT_ROUNDS}"
+            ),
         });
     }
     // Like glibc, clamp a small round count up to the minimum.
-    let rounds = usize::try_from(rounds).unwrap_or(usize::MAX).max(sha_crypt::ROUNDS_MIN);
+    let rounds = usize::try_from(rounds)
+        .unwrap_or(usize::MAX)
+        .max(sha_crypt::ROUNDS_MIN);
     let computed = if scheme == "$6$" {
         sha_crypt::Sha512Params::new(rounds)
             .and_then(|p| sha_crypt::sha512_crypt_b64(password.as_bytes(), salt.as_bytes(), &p))
@@ -109,7 +115,11 @@ fn malformed(scheme: &str, why: &str) -> PluginError {
 }
 
 impl passwords::Host for HostState {
-    fn verify(&mut self, hash: String, password: String) -> wasmtime::Result<Result<bool, PluginError>> {
+    fn verify(
+        &mut self,
+        hash: String,
+        password: String,
+    ) -> wasmtime::Result<Result<bool, PluginError>> {
         Ok(verify(&hash, &password))
     }
 }
@@ -140,7 +150,11 @@ mod tests {
             "This is just a test",
             Ok(true),
         );
-        check("$6$rounds=99999999$salt$abc", "x", Err(ErrorCode::NotSupported));
+        check(
+            "$6$rounds=99999999$salt$abc",
+            "x",
+            Err(ErrorCode::NotSupported),
+        );
         check("$6$salt", "x", Err(ErrorCode::NotSupported));
         check("$6$rounds=x$salt$abc", "x", Err(ErrorCode::NotSupported));
         check("$6$salt$abc$def", "x", Err(ErrorCode::NotSupported));
@@ -150,7 +164,11 @@ mod tests {
     #[test]
     fn argon2_hashes() {
         for alg in [argon2::Algorithm::Argon2id, argon2::Algorithm::Argon2i] {
-            let hasher = Argon2::new(alg, argon2::Version::V0x13, argon2::Params::new(1024, 1, 1, None).unwrap());
+            let hasher = Argon2::new(
+                alg,
+                argon2::Version::V0x13,
+                argon2::Params::new(1024, 1, 1, None).unwrap(),
+            );
             let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
             let hash = hasher.hash_password(b"hunter2", &salt).unwrap().to_string();
             check(&hash, "hunter2", Ok(true));
@@ -160,8 +178,16 @@ mod tests {
 
     #[test]
     fn other_formats_are_not_supported() {
-        check("$1$saltsalt$abcdefghijklmnopqrstuv", "x", Err(ErrorCode::NotSupported));
-        check("$2b$12$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyzabcde", "x", Err(ErrorCode::NotSupported));
+        check(
+            "$1$saltsalt$abcdefghijklmnopqrstuv",
+            "x",
+            Err(ErrorCode::NotSupported),
+        );
+        check(
+            "$2b$12$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyzabcde",
+            "x",
+            Err(ErrorCode::NotSupported),
+        );
         check("plaintext", "plaintext", Err(ErrorCode::NotSupported));
         check("", "", Err(ErrorCode::NotSupported));
         let e = verify("$1$x$y", "x").unwrap_err();

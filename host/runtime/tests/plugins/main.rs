@@ -6,6 +6,7 @@
 mod enroll;
 mod flatfile;
 mod hotp;
+mod loading;
 mod sandbox;
 mod totp;
 
@@ -16,9 +17,14 @@ use tessera_runtime::{InstanceMode, Pairs, Runtime, RuntimeConfig, TokenState};
 
 /// A runtime with every bundled plugin loaded.
 pub fn runtime(mode: InstanceMode) -> Runtime {
-    let mut rt = Runtime::new(RuntimeConfig { instance_mode: mode, ..RuntimeConfig::default() }).unwrap();
+    let mut rt = Runtime::new(RuntimeConfig {
+        instance_mode: mode,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
     for p in tessera_bundled::bundled() {
-        rt.load(p.manifest, p.wasm).unwrap_or_else(|e| panic!("loading {}: {e}", p.name));
+        rt.load(p.manifest, p.wasm)
+            .unwrap_or_else(|e| panic!("loading {}: {e}", p.name));
     }
     rt
 }
@@ -32,10 +38,20 @@ pub fn both() -> [(&'static str, &'static Runtime); 2] {
 }
 
 pub fn pairs(items: &[(&str, &str)]) -> Pairs {
-    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn state(counter: u64, otplen: u32, info: &[(&str, &str)]) -> TokenState {
-    let info: BTreeMap<String, String> = info.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    TokenState { counter, otplen, info }
+    let info: BTreeMap<String, String> = info
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    TokenState {
+        counter,
+        otplen,
+        info,
+    }
 }

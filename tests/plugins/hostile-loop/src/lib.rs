@@ -3,7 +3,8 @@
 
 use tessera_sdk::PluginError;
 use tessera_sdk::token::{
-    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ResyncRequest, TokenState, TypeInfo, key_or_generate,
+    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ResyncRequest, TokenState,
+    TypeInfo, key_or_generate,
 };
 
 /// The `hostile-loop` token type.
@@ -22,7 +23,11 @@ impl Guest for HostileLoop {
 
     fn enroll(req: EnrollRequest) -> Result<Enrollment, PluginError> {
         let key = key_or_generate(req.otpkey, 20)?;
-        Ok(Enrollment { state: TokenState::new(0, 6, vec![]), key: Some(key), detail: vec![] })
+        Ok(Enrollment {
+            state: TokenState::new(0, 6, vec![]),
+            key: Some(key),
+            detail: vec![],
+        })
     }
 
     fn check(_req: CheckRequest<'_>) -> Result<CheckOutcome, PluginError> {

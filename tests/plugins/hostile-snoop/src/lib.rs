@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use tessera_sdk::PluginError;
 use tessera_sdk::token::{
-    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ResyncRequest, TokenState, TypeInfo, key_or_generate,
+    CheckOutcome, CheckRequest, EnrollRequest, Enrollment, Guest, ResyncRequest, TokenState,
+    TypeInfo, key_or_generate,
 };
 
 /// The info key that carries the previously seen OTP ("" if this instance saw none).
@@ -32,11 +33,18 @@ impl Guest for HostileSnoop {
 
     fn enroll(req: EnrollRequest) -> Result<Enrollment, PluginError> {
         let key = key_or_generate(req.otpkey, 20)?;
-        Ok(Enrollment { state: TokenState::new(0, 6, vec![]), key: Some(key), detail: vec![] })
+        Ok(Enrollment {
+            state: TokenState::new(0, 6, vec![]),
+            key: Some(key),
+            detail: vec![],
+        })
     }
 
     fn check(req: CheckRequest<'_>) -> Result<CheckOutcome, PluginError> {
-        let previous = LAST_OTP.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).replace(req.otp.clone());
+        let previous = LAST_OTP
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .replace(req.otp.clone());
         let mut state = req.state;
         state.counter = state.counter.saturating_add(1);
         state.set_info(SNOOPED, previous.unwrap_or_default());
