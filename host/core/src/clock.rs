@@ -15,7 +15,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> f64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
     }
 }
 
@@ -41,7 +44,9 @@ impl Clock for FixedClock {
 /// privacyIDEA's timestamp text, e.g. `2026-12-03 16:38:40.718388+00:00` (UTC).
 pub fn format_timestamp(unix: f64) -> String {
     let secs = unix.floor() as i64;
-    let micros = ((unix - secs as f64) * 1_000_000.0).round().clamp(0.0, 999_999.0) as u32;
+    let micros = ((unix - secs as f64) * 1_000_000.0)
+        .round()
+        .clamp(0.0, 999_999.0) as u32;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -75,7 +80,13 @@ mod tests {
     fn timestamps_match_privacyidea_format() {
         assert_eq!(format_timestamp(0.0), "1970-01-01 00:00:00.000000+00:00");
         // 2026-12-03 16:38:40.718388 UTC (57-token-list-after-fails.json)
-        assert_eq!(format_timestamp(1_796_315_920.718_388), "2026-12-03 16:38:40.718388+00:00");
-        assert_eq!(format_timestamp(951_782_400.0), "2000-02-29 00:00:00.000000+00:00");
+        assert_eq!(
+            format_timestamp(1_796_315_920.718_388),
+            "2026-12-03 16:38:40.718388+00:00"
+        );
+        assert_eq!(
+            format_timestamp(951_782_400.0),
+            "2000-02-29 00:00:00.000000+00:00"
+        );
     }
 }

@@ -23,10 +23,15 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// The resolvers of a realm, lowest priority number first (no priority last), then by name.
     pub fn realm_resolvers(&self, realm: &str) -> Vec<&ResolverRecord> {
-        let Some(r) = self.realms.get(realm) else { return Vec::new() };
+        let Some(r) = self.realms.get(realm) else {
+            return Vec::new();
+        };
         let mut entries: Vec<_> = r.resolvers.iter().collect();
         entries.sort_by_key(|e| (e.priority.unwrap_or(u32::MAX), e.name.clone()));
-        entries.iter().filter_map(|e| self.resolvers.get(&e.name)).collect()
+        entries
+            .iter()
+            .filter_map(|e| self.resolvers.get(&e.name))
+            .collect()
     }
 }
 
@@ -40,7 +45,10 @@ pub(crate) struct Directory {
 impl Directory {
     pub fn load(store: &dyn Store) -> Result<Self, PiError> {
         let snap = read_snapshot(store)?;
-        Ok(Directory { current: RwLock::new(Arc::new(snap)), write_lock: std::sync::Mutex::new(()) })
+        Ok(Directory {
+            current: RwLock::new(Arc::new(snap)),
+            write_lock: std::sync::Mutex::new(()),
+        })
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -51,7 +59,11 @@ impl Directory {
     }
 
     /// Run a configuration write, then reload the copy from the store.
-    pub fn write<T>(&self, store: &dyn Store, f: impl FnOnce() -> Result<T, PiError>) -> Result<T, PiError> {
+    pub fn write<T>(
+        &self,
+        store: &dyn Store,
+        f: impl FnOnce() -> Result<T, PiError>,
+    ) -> Result<T, PiError> {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let out = f();
         let snap = read_snapshot(store)?;
@@ -64,8 +76,22 @@ impl Directory {
 }
 
 fn read_snapshot(store: &dyn Store) -> Result<Snapshot, PiError> {
-    let realms = store.list_realms().map_err(store_err)?.into_iter().map(|r| (r.name.clone(), r)).collect();
-    let resolvers = store.list_resolvers().map_err(store_err)?.into_iter().map(|r| (r.name.clone(), r)).collect();
+    let realms = store
+        .list_realms()
+        .map_err(store_err)?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    let resolvers = store
+        .list_resolvers()
+        .map_err(store_err)?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
     let default_realm = store.get_config(DEFAULT_REALM_KEY).map_err(store_err)?;
-    Ok(Snapshot { realms, resolvers, default_realm })
+    Ok(Snapshot {
+        realms,
+        resolvers,
+        default_realm,
+    })
 }

@@ -82,7 +82,18 @@ impl Tessera {
         let pins = PinHasher::new(cfg.pin_hash)?;
         let jwt_secret = admins::load_or_create_jwt_secret(store.as_ref(), &sealer)?;
         let directory = directory::Directory::load(store.as_ref())?;
-        Ok(Tessera { inner: Arc::new(Inner { store, runtime, sealer, clock, cfg, pins, jwt_secret, directory }) })
+        Ok(Tessera {
+            inner: Arc::new(Inner {
+                store,
+                runtime,
+                sealer,
+                clock,
+                cfg,
+                pins,
+                jwt_secret,
+                directory,
+            }),
+        })
     }
 
     /// Unix time with fractions, from the core's clock.
@@ -98,7 +109,12 @@ impl Tessera {
     }
     /// (type name, description) of every loaded token type.
     pub fn token_types(&self) -> Vec<(String, String)> {
-        self.inner.runtime.token_types().into_iter().map(|t| (t.type_name, t.description)).collect()
+        self.inner
+            .runtime
+            .token_types()
+            .into_iter()
+            .map(|t| (t.type_name, t.description))
+            .collect()
     }
     pub fn runtime(&self) -> &Runtime {
         &self.inner.runtime
@@ -132,7 +148,9 @@ pub(crate) fn call_err(e: CallError) -> PiError {
             tracing::error!(%plugin, %reason, "plugin failed");
             PiError::new(
                 ErrorKind::PluginFailed,
-                format!("ERR903: The plugin '{plugin}' failed ({reason}); the request was not processed."),
+                format!(
+                    "ERR903: The plugin '{plugin}' failed ({reason}); the request was not processed."
+                ),
             )
         }
     }

@@ -1,6 +1,8 @@
 //! PIN and password hashing: argon2id with configurable cost, run off the async workers.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tessera_proto::PiError;
 
@@ -14,7 +16,11 @@ pub struct PinHashParams {
 
 impl Default for PinHashParams {
     fn default() -> Self {
-        PinHashParams { t_cost: 2, m_cost_kib: 19_456, p_cost: 1 }
+        PinHashParams {
+            t_cost: 2,
+            m_cost_kib: 19_456,
+            p_cost: 1,
+        }
     }
 }
 
@@ -59,8 +65,11 @@ impl PinHasher {
 }
 
 fn verify_now(phc: &str, secret: &str) -> Result<bool, PiError> {
-    let parsed = PasswordHash::new(phc).map_err(|e| internal(format!("stored hash unreadable: {e}")))?;
-    Ok(Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+    let parsed =
+        PasswordHash::new(phc).map_err(|e| internal(format!("stored hash unreadable: {e}")))?;
+    Ok(Argon2::default()
+        .verify_password(secret.as_bytes(), &parsed)
+        .is_ok())
 }
 
 fn internal(detail: String) -> PiError {
@@ -74,7 +83,12 @@ mod tests {
 
     #[tokio::test]
     async fn hash_then_verify() {
-        let h = PinHasher::new(PinHashParams { t_cost: 1, m_cost_kib: 1024, p_cost: 1 }).unwrap();
+        let h = PinHasher::new(PinHashParams {
+            t_cost: 1,
+            m_cost_kib: 1024,
+            p_cost: 1,
+        })
+        .unwrap();
         let phc = h.hash("test".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(h.verify(phc.clone(), "test".into()).await.unwrap());

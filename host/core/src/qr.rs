@@ -30,7 +30,10 @@ pub fn png_data_uri(text: &str) -> Option<String> {
         let mut w = enc.write_header().ok()?;
         w.write_image_data(&pixels).ok()?;
     }
-    Some(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(out)))
+    Some(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(out)
+    ))
 }
 
 #[cfg(test)]
@@ -41,7 +44,9 @@ mod tests {
     fn makes_a_png() {
         let uri = png_data_uri("otpauth://totp/X?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
         let b64 = uri.strip_prefix("data:image/png;base64,").unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     }
 }

@@ -13,7 +13,15 @@ use zeroize::Zeroizing;
 use crate::{Tessera, call_err, qr, store_err};
 
 /// Parameters of `/token/init` the host handles itself; the rest go to the plugin.
-const HOST_PARAMS: &[&str] = &["type", "serial", "otpkey", "pin", "user", "realm", "description"];
+const HOST_PARAMS: &[&str] = &[
+    "type",
+    "serial",
+    "otpkey",
+    "pin",
+    "user",
+    "realm",
+    "description",
+];
 
 /// How often a compare-and-swap update is retried before giving up.
 const MAX_RETRIES: usize = 64;
@@ -29,11 +37,28 @@ pub struct InitResult {
 impl Tessera {
     /// `POST /token/init`.
     pub async fn init_token(&self, params: &Params) -> Result<InitResult, PiError> {
-        let ttype = params.get_nonempty("type").unwrap_or("hotp").to_ascii_lowercase();
-        let info = self.inner.runtime.token_type(&ttype).cloned().ok_or_else(|| {
-            let known: Vec<String> = self.inner.runtime.token_types().into_iter().map(|t| t.type_name).collect();
-            PiError::parameter(format!("unknown token type '{ttype}'; known types: {}", known.join(", ")))
-        })?;
+        let ttype = params
+            .get_nonempty("type")
+            .unwrap_or("hotp")
+            .to_ascii_lowercase();
+        let info = self
+            .inner
+            .runtime
+            .token_type(&ttype)
+            .cloned()
+            .ok_or_else(|| {
+                let known: Vec<String> = self
+                    .inner
+                    .runtime
+                    .token_types()
+                    .into_iter()
+                    .map(|t| t.type_name)
+                    .collect();
+                PiError::parameter(format!(
+                    "unknown token type '{ttype}'; known types: {}",
+                    known.join(", ")
+                ))
+            })?;
         let owner = match params.get_nonempty("user") {
             Some(u) => Some(self.resolve_user(u, params.get_nonempty("realm"))?),
             None => None,
@@ -41,7 +66,9 @@ impl Tessera {
         let genkey = params.bool_or("genkey", false)?;
         let otpkey = match params.get_nonempty("otpkey") {
             Some(_) if genkey => {
-                return Err(PiError::parameter("give either 'otpkey' or 'genkey=1', not both"));
+                return Err(PiError::parameter(
+                    "give either 'otpkey' or 'genkey=1', not both",
+                ));
             }
             Some(k) => Some(decode_hex_key(k)?),
             None => None,
@@ -78,8 +105,14 @@ impl Tessera {
                 },
             )
             .map_err(call_err)?;
-        let sealed_key = enrollment.key.as_ref().map(|k| self.inner.sealer.seal(&key_aad(&serial), k));
-        let realms = owner.as_ref().map(|o| vec![o.realm.clone()]).unwrap_or_default();
+        let sealed_key = enrollment
+            .key
+            .as_ref()
+            .map(|k| self.inner.sealer.seal(&key_aad(&serial), k));
+        let realms = owner
+            .as_ref()
+            .map(|o| vec![o.realm.clone()])
+            .unwrap_or_default();
         let record = TokenRecord {
             id: 0,
             serial: serial.clone(),
@@ -97,25 +130,38 @@ impl Tessera {
             info: enrollment.state.info.clone(),
             pin_hash,
             sealed_key,
-            owner: owner.map(|o| TokenOwner { realm: o.realm, resolver: o.resolver, user_id: o.user_id }),
+            owner: owner.map(|o| TokenOwner {
+                realm: o.realm,
+                resolver: o.resolver,
+                user_id: o.user_id,
+            }),
             realms,
             rollout_state: String::new(),
         };
         if !self.inner.store.insert_token(record).map_err(store_err)? {
             return Err(PiError::new(
                 ErrorKind::TokenAdmin,
-                format!("ERR301: A token with the serial '{serial}' already exists. Delete it first or choose another serial."),
+                format!(
+                    "ERR301: A token with the serial '{serial}' already exists. Delete it first or choose another serial."
+                ),
             ));
         }
         self.inner.store.commit().wait().await.map_err(store_err)?;
         let mut detail = Map::new();
         for entry in enrollment.detail {
-            let mut obj: Map<String, Value> =
-                entry.fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-            if let Some(field) = &entry.qr_field {
-                if let Some(img) = entry.fields.iter().find(|(k, _)| k == field).and_then(|(_, v)| qr::png_data_uri(v)) {
-                    obj.insert("img".into(), Value::String(img));
-                }
+            let mut obj: Map<String, Value> = entry
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            if let Some(field) = &entry.qr_field
+                && let Some(img) = entry
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k == field)
+                    .and_then(|(_, v)| qr::png_data_uri(v))
+            {
+                obj.insert("img".into(), Value::String(img));
             }
             detail.insert(entry.key, Value::Object(obj));
         }
@@ -127,7 +173,13 @@ impl Tessera {
     fn new_serial(&self, prefix: &str) -> Result<String, PiError> {
         for _ in 0..16 {
             let candidate = format!("{prefix}{:08X}", rand::thread_rng().r#gen::<u32>());
-            if self.inner.store.get_token(&candidate).map_err(store_err)?.is_none() {
+            if self
+                .inner
+                .store
+                .get_token(&candidate)
+                .map_err(store_err)?
+                .is_none()
+            {
                 return Ok(candidate);
             }
         }
@@ -161,7 +213,9 @@ impl Tessera {
                     let name = match names.get(&key) {
                         Some(n) => n.clone(),
                         None => {
-                            let n = self.username_of(&snap, &o.resolver, &o.user_id)?.unwrap_or_default();
+                            let n = self
+                                .username_of(&snap, &o.resolver, &o.user_id)?
+                                .unwrap_or_default();
                             names.insert(key, n.clone());
                             n
                         }
@@ -215,19 +269,22 @@ impl Tessera {
     /// `POST /token/assign`: give a token to a user (optionally with a PIN).
     pub async fn assign_token(&self, params: &Params) -> Result<(), PiError> {
         let serial = params.required_nonempty("serial")?;
-        let user = self.resolve_user(params.required_nonempty("user")?, params.get_nonempty("realm"))?;
+        let user = self.resolve_user(
+            params.required_nonempty("user")?,
+            params.get_nonempty("realm"),
+        )?;
         let pin_hash = match params.get_nonempty("pin") {
             Some(p) => Some(self.inner.pins.hash(p.to_string()).await?),
             None => None,
         };
         self.modify_token(serial, |t| {
-            if let Some(o) = &t.owner {
-                if o.resolver != user.resolver || o.user_id != user.user_id {
-                    return Err(PiError::new(
-                        ErrorKind::TokenAdmin,
-                        format!("ERR301: The token '{serial}' is already assigned to another user. Unassign it first."),
-                    ));
-                }
+            if let Some(o) = &t.owner
+                && (o.resolver != user.resolver || o.user_id != user.user_id)
+            {
+                return Err(PiError::new(
+                    ErrorKind::TokenAdmin,
+                    format!("ERR301: The token '{serial}' is already assigned to another user. Unassign it first."),
+                ));
             }
             t.owner = Some(TokenOwner { realm: user.realm.clone(), resolver: user.resolver.clone(), user_id: user.user_id.clone() });
             if !t.realms.contains(&user.realm) {
@@ -277,7 +334,11 @@ impl Tessera {
 
     /// `POST /token/setpin` (`otppin`).
     pub async fn set_token_pin(&self, serial: &str, pin: &str) -> Result<(), PiError> {
-        let hash = if pin.is_empty() { None } else { Some(self.inner.pins.hash(pin.to_string()).await?) };
+        let hash = if pin.is_empty() {
+            None
+        } else {
+            Some(self.inner.pins.hash(pin.to_string()).await?)
+        };
         self.modify_token(serial, |t| {
             t.pin_hash = hash.clone();
             Ok(())
@@ -288,13 +349,18 @@ impl Tessera {
 
     /// `POST /token/set`: `description`, `max_failcount`, `count_window`, `sync_window`.
     /// Returns how many attributes were set.
-    pub async fn set_token_attributes(&self, serial: &str, params: &Params) -> Result<u64, PiError> {
+    pub async fn set_token_attributes(
+        &self,
+        serial: &str,
+        params: &Params,
+    ) -> Result<u64, PiError> {
         let description = params.get("description").map(str::to_string);
         let mut numbers = Vec::new();
         for key in ["max_failcount", "count_window", "sync_window"] {
             if params.get_nonempty(key).is_some() {
                 let v = params.u64_or(key, 0)?;
-                let v = u32::try_from(v).map_err(|_| PiError::parameter(format!("'{key}' is too large: {v}")))?;
+                let v = u32::try_from(v)
+                    .map_err(|_| PiError::parameter(format!("'{key}' is too large: {v}")))?;
                 numbers.push((key, v));
             }
         }
@@ -322,7 +388,12 @@ impl Tessera {
     }
 
     /// `POST /token/resync`: find `otp1`, `otp2` as consecutive values and move the counter past them.
-    pub async fn resync_token(&self, serial: &str, otp1: &str, otp2: &str) -> Result<bool, PiError> {
+    pub async fn resync_token(
+        &self,
+        serial: &str,
+        otp1: &str,
+        otp2: &str,
+    ) -> Result<bool, PiError> {
         let now = self.now() as u64;
         let mut found = false;
         self.modify_token(serial, |t| {
@@ -336,7 +407,12 @@ impl Tessera {
                 window: t.sync_window,
             };
             found = false;
-            if let Some(s) = self.inner.runtime.resync(&t.tokentype, &t.serial, req).map_err(call_err)? {
+            if let Some(s) = self
+                .inner
+                .runtime
+                .resync(&t.tokentype, &t.serial, req)
+                .map_err(call_err)?
+            {
                 found = true;
                 t.count = s.counter;
                 t.info.extend(s.info);
@@ -354,13 +430,24 @@ impl Tessera {
         mut change: impl FnMut(&mut TokenRecord) -> Result<(), PiError>,
     ) -> Result<TokenRecord, PiError> {
         for _ in 0..MAX_RETRIES {
-            let current = self.inner.store.get_token(serial).map_err(store_err)?.ok_or_else(PiError::token_not_found)?;
+            let current = self
+                .inner
+                .store
+                .get_token(serial)
+                .map_err(store_err)?
+                .ok_or_else(PiError::token_not_found)?;
             let mut next = current.value.clone();
             change(&mut next)?;
             if next == current.value {
                 return Ok(next);
             }
-            if self.inner.store.update_token(&current, &next).map_err(store_err)? == Cas::Done {
+            if self
+                .inner
+                .store
+                .update_token(&current, &next)
+                .map_err(store_err)?
+                == Cas::Done
+            {
                 self.inner.store.commit().wait().await.map_err(store_err)?;
                 return Ok(next);
             }
@@ -383,7 +470,11 @@ impl Tessera {
 
 /// The plugin's view of a stored token.
 pub(crate) fn state_of(t: &TokenRecord) -> TokenState {
-    TokenState { counter: t.count, otplen: t.otplen, info: t.info.clone() }
+    TokenState {
+        counter: t.count,
+        otplen: t.otplen,
+        info: t.info.clone(),
+    }
 }
 
 /// Associated data binding a sealed key to its token.
@@ -395,12 +486,13 @@ pub(crate) fn key_aad(serial: &str) -> Vec<u8> {
 
 fn decode_hex_key(k: &str) -> Result<Zeroizing<Vec<u8>>, PiError> {
     let k = k.trim();
-    if k.len() % 2 != 0 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !k.len().is_multiple_of(2) || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PiError::parameter(
             "'otpkey' must be the key in hexadecimal (an even number of 0-9, a-f characters)",
         ));
     }
-    let bytes = hex::decode(k).map_err(|_| PiError::parameter("'otpkey' is not valid hexadecimal"))?;
+    let bytes =
+        hex::decode(k).map_err(|_| PiError::parameter("'otpkey' is not valid hexadecimal"))?;
     if bytes.is_empty() || bytes.len() > 128 {
         return Err(PiError::parameter("'otpkey' must be 1 to 128 bytes long"));
     }
@@ -408,7 +500,9 @@ fn decode_hex_key(k: &str) -> Result<Zeroizing<Vec<u8>>, PiError> {
 }
 
 fn check_serial(s: &str) -> Result<(), PiError> {
-    let ok = s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    let ok = s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {
         Ok(())
     } else {
@@ -420,6 +514,10 @@ fn check_serial(s: &str) -> Result<(), PiError> {
 
 /// Merge host-owned counters into a token's info (privacyIDEA keeps them as strings).
 pub(crate) fn bump_info_counter(info: &mut BTreeMap<String, String>, key: &str) {
-    let n = info.get(key).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
+    let n = info
+        .get(key)
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
     info.insert(key.to_string(), n.to_string());
 }

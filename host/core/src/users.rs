@@ -23,14 +23,19 @@ pub struct ResolvedUser {
 impl Tessera {
     /// The realm a request means: the `realm` parameter, else the part after `@` of `user@realm`
     /// when that names a realm (privacyIDEA's `splitAtSign`), else the default realm.
-    pub(crate) fn split_user_realm(&self, snap: &Snapshot, user: &str, realm: Option<&str>) -> (String, Option<String>) {
+    pub(crate) fn split_user_realm(
+        &self,
+        snap: &Snapshot,
+        user: &str,
+        realm: Option<&str>,
+    ) -> (String, Option<String>) {
         if let Some(r) = realm.filter(|r| !r.is_empty()) {
             return (user.to_string(), Some(r.to_string()));
         }
-        if let Some((login, r)) = user.rsplit_once('@') {
-            if snap.realms.contains_key(r) {
-                return (login.to_string(), Some(r.to_string()));
-            }
+        if let Some((login, r)) = user.rsplit_once('@')
+            && snap.realms.contains_key(r)
+        {
+            return (login.to_string(), Some(r.to_string()));
         }
         (user.to_string(), snap.default_realm.clone())
     }
@@ -42,25 +47,53 @@ impl Tessera {
         let realm = realm.ok_or_else(PiError::user_not_found)?;
         for res in snap.realm_resolvers(&realm) {
             let config = self.resolver_config(res)?;
-            if let Some(uid) = self.inner.runtime.get_user_id(&res.rtype, &res.name, &config, &login).map_err(call_err)? {
-                return Ok(ResolvedUser { login, realm, resolver: res.name.clone(), user_id: uid });
+            if let Some(uid) = self
+                .inner
+                .runtime
+                .get_user_id(&res.rtype, &res.name, &config, &login)
+                .map_err(call_err)?
+            {
+                return Ok(ResolvedUser {
+                    login,
+                    realm,
+                    resolver: res.name.clone(),
+                    user_id: uid,
+                });
             }
         }
         Err(PiError::user_not_found())
     }
 
     /// The login name of (resolver, user id), if the resolver still knows the user.
-    pub(crate) fn username_of(&self, snap: &Snapshot, resolver: &str, user_id: &str) -> Result<Option<String>, PiError> {
-        let Some(res) = snap.resolvers.get(resolver) else { return Ok(None) };
+    pub(crate) fn username_of(
+        &self,
+        snap: &Snapshot,
+        resolver: &str,
+        user_id: &str,
+    ) -> Result<Option<String>, PiError> {
+        let Some(res) = snap.resolvers.get(resolver) else {
+            return Ok(None);
+        };
         let config = self.resolver_config(res)?;
-        let user = self.inner.runtime.get_user(&res.rtype, &res.name, &config, user_id).map_err(call_err)?;
+        let user = self
+            .inner
+            .runtime
+            .get_user(&res.rtype, &res.name, &config, user_id)
+            .map_err(call_err)?;
         Ok(user.map(|u| u.username))
     }
 
     /// Check a user's password in their resolver (privacyIDEA's `otppin=userstore`, `passthru`).
-    pub fn check_user_password(&self, user: &ResolvedUser, password: &str) -> Result<bool, PiError> {
+    pub fn check_user_password(
+        &self,
+        user: &ResolvedUser,
+        password: &str,
+    ) -> Result<bool, PiError> {
         let snap = self.inner.directory.snapshot();
-        let res = snap.resolvers.get(&user.resolver).ok_or_else(PiError::user_not_found)?;
+        let res = snap
+            .resolvers
+            .get(&user.resolver)
+            .ok_or_else(PiError::user_not_found)?;
         let config = self.resolver_config(res)?;
         self.inner
             .runtime
@@ -72,13 +105,22 @@ impl Tessera {
     /// attributes, `*` as wildcard.
     pub fn list_users(&self, params: &Params) -> Result<Vec<UserView>, PiError> {
         let snap = self.inner.directory.snapshot();
-        let resolvers: Vec<&ResolverRecord> = match (params.get_nonempty("resolver"), params.get_nonempty("realm")) {
+        let resolvers: Vec<&ResolverRecord> = match (
+            params.get_nonempty("resolver"),
+            params.get_nonempty("realm"),
+        ) {
             (Some(name), _) => vec![snap.resolvers.get(name).ok_or_else(|| {
-                PiError::new(ErrorKind::ResourceNotFound, format!("ERR601: The resolver '{name}' does not exist."))
+                PiError::new(
+                    ErrorKind::ResourceNotFound,
+                    format!("ERR601: The resolver '{name}' does not exist."),
+                )
             })?],
             (None, Some(realm)) => {
                 if !snap.realms.contains_key(realm) {
-                    return Err(PiError::new(ErrorKind::ResourceNotFound, format!("ERR601: The realm '{realm}' does not exist.")));
+                    return Err(PiError::new(
+                        ErrorKind::ResourceNotFound,
+                        format!("ERR601: The realm '{realm}' does not exist."),
+                    ));
                 }
                 snap.realm_resolvers(realm)
             }
@@ -88,7 +130,16 @@ impl Tessera {
             },
         };
         let mut filter: Pairs = Vec::new();
-        for key in ["username", "userid", "givenname", "surname", "email", "phone", "mobile", "description"] {
+        for key in [
+            "username",
+            "userid",
+            "givenname",
+            "surname",
+            "email",
+            "phone",
+            "mobile",
+            "description",
+        ] {
             if let Some(v) = params.get_nonempty(key) {
                 filter.push((key.to_string(), v.to_string()));
             }
@@ -99,7 +150,11 @@ impl Tessera {
         let mut out = Vec::new();
         for res in resolvers {
             let config = self.resolver_config(res)?;
-            let users = self.inner.runtime.list_users(&res.rtype, &res.name, &config, &filter).map_err(call_err)?;
+            let users = self
+                .inner
+                .runtime
+                .list_users(&res.rtype, &res.name, &config, &filter)
+                .map_err(call_err)?;
             out.extend(users.into_iter().map(|u| user_view(&res.name, u)));
         }
         Ok(out)
@@ -112,7 +167,11 @@ impl Tessera {
             let value = match v.strip_prefix(SEALED_PREFIX) {
                 Some(hexed) => {
                     let sealed = hex::decode(hexed).map_err(|_| corrupt(&res.name, k))?;
-                    let clear = self.inner.sealer.open(&resolver_aad(&res.name, k), &sealed).map_err(|_| corrupt(&res.name, k))?;
+                    let clear = self
+                        .inner
+                        .sealer
+                        .open(&resolver_aad(&res.name, k), &sealed)
+                        .map_err(|_| corrupt(&res.name, k))?;
                     String::from_utf8(clear.to_vec()).map_err(|_| corrupt(&res.name, k))?
                 }
                 None => v.clone(),
@@ -127,7 +186,13 @@ impl Tessera {
         self.inner
             .runtime
             .resolver_type(rtype)
-            .map(|t| t.config_fields.iter().filter(|f| f.kind == FieldKind::Password).map(|f| f.name.clone()).collect())
+            .map(|t| {
+                t.config_fields
+                    .iter()
+                    .filter(|f| f.kind == FieldKind::Password)
+                    .map(|f| f.name.clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -137,12 +202,21 @@ pub(crate) fn resolver_aad(resolver: &str, field: &str) -> Vec<u8> {
 }
 
 fn corrupt(resolver: &str, field: &str) -> PiError {
-    tracing::error!(resolver, field, "sealed resolver field cannot be opened (wrong enckey?)");
+    tracing::error!(
+        resolver,
+        field,
+        "sealed resolver field cannot be opened (wrong enckey?)"
+    );
     PiError::internal()
 }
 
 fn user_view(resolver: &str, u: UserInfo) -> UserView {
-    let description = u.extra.iter().find(|(k, _)| k == "description").map(|(_, v)| v.clone()).unwrap_or_default();
+    let description = u
+        .extra
+        .iter()
+        .find(|(k, _)| k == "description")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     UserView {
         description,
         editable: false,

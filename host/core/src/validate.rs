@@ -51,7 +51,13 @@ pub struct CheckResult {
 
 impl CheckResult {
     fn reject(message: impl Into<String>) -> Self {
-        CheckResult { accept: false, message: message.into(), serial: None, tokentype: None, otplen: None }
+        CheckResult {
+            accept: false,
+            message: message.into(),
+            serial: None,
+            tokentype: None,
+            otplen: None,
+        }
     }
     fn about(mut self, t: &TokenRecord) -> Self {
         self.serial = Some(t.serial.clone());
@@ -78,13 +84,21 @@ impl Tessera {
             (Some(serial), _) => vec![serial.clone()],
             (None, Some(user)) => {
                 let u = self.resolve_user(user, req.realm.as_deref())?;
-                let serials = self.inner.store.tokens_of_user(&u.resolver, &u.user_id).map_err(store_err)?;
+                let serials = self
+                    .inner
+                    .store
+                    .tokens_of_user(&u.resolver, &u.user_id)
+                    .map_err(store_err)?;
                 if serials.is_empty() {
                     return Ok(CheckResult::reject("The user has no tokens assigned"));
                 }
                 serials
             }
-            (None, None) => return Err(PiError::parameter("You need to specify a serial or a user.")),
+            (None, None) => {
+                return Err(PiError::parameter(
+                    "You need to specify a serial or a user.",
+                ));
+            }
         };
         let mut pin_cache: HashMap<(String, String), bool> = HashMap::new();
         for _ in 0..MAX_ATTEMPTS {
@@ -145,12 +159,25 @@ impl Tessera {
 
     fn check_otp(&self, t: &TokenRecord, otp: &str) -> Result<Verdict, PiError> {
         let key = self.open_key(t)?;
-        let req = PluginCheck { key: &key, state: state_of(t), otp: otp.to_string(), now: self.now() as u64, window: t.count_window };
-        Ok(match self.inner.runtime.check(&t.tokentype, &t.serial, req).map_err(call_err)? {
-            CheckOutcome::Matched(state) => Verdict::Matched(state),
-            CheckOutcome::Replayed => Verdict::WrongOtp { replayed: true },
-            CheckOutcome::NoMatch => Verdict::WrongOtp { replayed: false },
-        })
+        let req = PluginCheck {
+            key: &key,
+            state: state_of(t),
+            otp: otp.to_string(),
+            now: self.now() as u64,
+            window: t.count_window,
+        };
+        Ok(
+            match self
+                .inner
+                .runtime
+                .check(&t.tokentype, &t.serial, req)
+                .map_err(call_err)?
+            {
+                CheckOutcome::Matched(state) => Verdict::Matched(state),
+                CheckOutcome::Replayed => Verdict::WrongOtp { replayed: true },
+                CheckOutcome::NoMatch => Verdict::WrongOtp { replayed: false },
+            },
+        )
     }
 
     /// Decide the outcome and write it. Returns None if the deciding write conflicted (nothing
@@ -162,45 +189,75 @@ impl Tessera {
         pass: &str,
     ) -> Result<Option<CheckResult>, PiError> {
         let now = self.now();
-        let matched: Vec<usize> = (0..tokens.len()).filter(|i| matches!(verdicts[*i], Verdict::Matched(_))).collect();
+        let matched: Vec<usize> = (0..tokens.len())
+            .filter(|i| matches!(verdicts[*i], Verdict::Matched(_)))
+            .collect();
         if !matched.is_empty() {
             let mut usable = 0usize;
             let mut problems: Vec<&'static str> = Vec::new();
             for (n, &i) in matched.iter().enumerate() {
                 if n > 0 {
                     // Further matched tokens (users with several): re-checked on a fresh read.
-                    usable += usize::from(self.rematch_and_write(&tokens[i].value.serial, pass, now, &mut problems).await?);
+                    usable += usize::from(
+                        self.rematch_and_write(&tokens[i].value.serial, pass, now, &mut problems)
+                            .await?,
+                    );
                     continue;
                 }
-                let Verdict::Matched(state) = &verdicts[i] else { continue };
+                let Verdict::Matched(state) = &verdicts[i] else {
+                    continue;
+                };
                 let mut next = tokens[i].value.clone();
                 let ok = apply_match(&mut next, state, now, &mut problems);
                 // The first matched token decides: if it changed since we read it, start over.
-                if self.inner.store.update_token(&tokens[i], &next).map_err(store_err)? == Cas::Conflict {
+                if self
+                    .inner
+                    .store
+                    .update_token(&tokens[i], &next)
+                    .map_err(store_err)?
+                    == Cas::Conflict
+                {
                     return Ok(None);
                 }
                 usable += usize::from(ok);
             }
             let single = (matched.len() == 1).then(|| &tokens[matched[0]].value);
             let mut result = if usable > 0 {
-                CheckResult { accept: true, message: format!("matching {} tokens", matched.len()), serial: None, tokentype: None, otplen: None }
+                CheckResult {
+                    accept: true,
+                    message: format!("matching {} tokens", matched.len()),
+                    serial: None,
+                    tokentype: None,
+                    otplen: None,
+                }
             } else {
                 problems.dedup();
-                CheckResult::reject(format!("matching {} tokens, {}", matched.len(), problems.join(", ")))
+                CheckResult::reject(format!(
+                    "matching {} tokens, {}",
+                    matched.len(),
+                    problems.join(", ")
+                ))
             };
             if let Some(t) = single {
                 result = result.about(t);
             }
             return Ok(Some(result));
         }
-        let pin_matching: Vec<usize> = (0..tokens.len()).filter(|i| matches!(verdicts[*i], Verdict::WrongOtp { .. })).collect();
+        let pin_matching: Vec<usize> = (0..tokens.len())
+            .filter(|i| matches!(verdicts[*i], Verdict::WrongOtp { .. }))
+            .collect();
         if !pin_matching.is_empty() {
-            let replayed = pin_matching.iter().any(|i| matches!(verdicts[*i], Verdict::WrongOtp { replayed: true }));
+            let replayed = pin_matching
+                .iter()
+                .any(|i| matches!(verdicts[*i], Verdict::WrongOtp { replayed: true }));
             for &i in &pin_matching {
                 self.count_failure(&tokens[i].value.serial, now).await?;
             }
-            let mut result =
-                CheckResult::reject(if replayed { "wrong otp value. previous otp used again" } else { "wrong otp value" });
+            let mut result = CheckResult::reject(if replayed {
+                "wrong otp value. previous otp used again"
+            } else {
+                "wrong otp value"
+            });
             if pin_matching.len() == 1 {
                 result = result.about(&tokens[pin_matching[0]].value);
             }
@@ -244,7 +301,8 @@ impl Tessera {
             if t.failcount < t.maxfail {
                 t.failcount += 1;
                 if t.failcount == t.maxfail {
-                    t.info.insert("failcounter_exceeded".into(), format_timestamp(now));
+                    t.info
+                        .insert("failcounter_exceeded".into(), format_timestamp(now));
                 }
             }
             Ok(())
@@ -259,10 +317,19 @@ impl Tessera {
         mut change: impl FnMut(&mut TokenRecord) -> Result<(), PiError>,
     ) -> Result<(), PiError> {
         for _ in 0..MAX_ATTEMPTS {
-            let Some(current) = self.inner.store.get_token(serial).map_err(store_err)? else { return Ok(()) };
+            let Some(current) = self.inner.store.get_token(serial).map_err(store_err)? else {
+                return Ok(());
+            };
             let mut next = current.value.clone();
             change(&mut next)?;
-            if next == current.value || self.inner.store.update_token(&current, &next).map_err(store_err)? == Cas::Done {
+            if next == current.value
+                || self
+                    .inner
+                    .store
+                    .update_token(&current, &next)
+                    .map_err(store_err)?
+                    == Cas::Done
+            {
                 return Ok(());
             }
             tokio::task::yield_now().await;
@@ -274,9 +341,15 @@ impl Tessera {
 
 /// Store a matched OTP's new state and count the authentication. Returns whether the token may
 /// authenticate (active and under its fail limit); otherwise notes why in `problems`.
-fn apply_match(t: &mut TokenRecord, state: &TokenState, now: f64, problems: &mut Vec<&'static str>) -> bool {
+fn apply_match(
+    t: &mut TokenRecord,
+    state: &TokenState,
+    now: f64,
+    problems: &mut Vec<&'static str>,
+) -> bool {
     t.count = state.counter;
-    t.info.extend(state.info.iter().map(|(k, v)| (k.clone(), v.clone())));
+    t.info
+        .extend(state.info.iter().map(|(k, v)| (k.clone(), v.clone())));
     bump_info_counter(&mut t.info, "count_auth");
     let mut ok = true;
     if !t.active {
@@ -307,7 +380,11 @@ pub(crate) fn split_pass(pass: &str, otplen: usize) -> (&str, &str) {
     if chars <= otplen {
         return ("", pass);
     }
-    let cut = pass.char_indices().nth(chars - otplen).map(|(i, _)| i).unwrap_or(pass.len());
+    let cut = pass
+        .char_indices()
+        .nth(chars - otplen)
+        .map(|(i, _)| i)
+        .unwrap_or(pass.len());
     pass.split_at(cut)
 }
 

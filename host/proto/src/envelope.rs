@@ -52,7 +52,12 @@ impl Envelope {
             version: VERSION,
             versionnumber: VERSION_NUMBER,
             time,
-            result: ResultBody { status: true, value: Some(value), authentication: None, error: None },
+            result: ResultBody {
+                status: true,
+                value: Some(value),
+                authentication: None,
+                error: None,
+            },
             detail: None,
         }
     }
@@ -79,7 +84,10 @@ impl Envelope {
                 status: false,
                 value: None,
                 authentication: None,
-                error: Some(ErrorBody { code, message: err.message.clone() }),
+                error: Some(ErrorBody {
+                    code,
+                    message: err.message.clone(),
+                }),
             },
             detail: Some(Value::Null),
         }

@@ -71,11 +71,17 @@ pub struct PiError {
 
 impl PiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        PiError { kind, message: message.into() }
+        PiError {
+            kind,
+            message: message.into(),
+        }
     }
     /// `ERR905: Missing parameter: 'pass'` exactly as privacyIDEA words it.
     pub fn missing(name: &str) -> Self {
-        Self::new(ErrorKind::Parameter, format!("ERR905: Missing parameter: '{name}'"))
+        Self::new(
+            ErrorKind::Parameter,
+            format!("ERR905: Missing parameter: '{name}'"),
+        )
     }
     /// A parameter with a value that cannot be used.
     pub fn parameter(message: impl std::fmt::Display) -> Self {
@@ -83,11 +89,17 @@ impl PiError {
     }
     /// `ERR904: The user can not be found in any resolver in this realm!`
     pub fn user_not_found() -> Self {
-        Self::new(ErrorKind::User, "ERR904: The user can not be found in any resolver in this realm!")
+        Self::new(
+            ErrorKind::User,
+            "ERR904: The user can not be found in any resolver in this realm!",
+        )
     }
     /// `The requested token could not be found.` (601)
     pub fn token_not_found() -> Self {
-        Self::new(ErrorKind::ResourceNotFound, "The requested token could not be found.")
+        Self::new(
+            ErrorKind::ResourceNotFound,
+            "The requested token could not be found.",
+        )
     }
     pub fn internal() -> Self {
         Self::new(
@@ -124,6 +136,9 @@ mod tests {
         for (kind, status, code) in table {
             assert_eq!(kind.status_and_code(), (status, code), "{kind:?}");
         }
-        assert_eq!(PiError::missing("pass").message, "ERR905: Missing parameter: 'pass'");
+        assert_eq!(
+            PiError::missing("pass").message,
+            "ERR905: Missing parameter: 'pass'"
+        );
     }
 }

@@ -12,8 +12,15 @@ impl Params {
     pub fn new() -> Self {
         Params(BTreeMap::new())
     }
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Params(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Params(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
     pub fn insert(&mut self, k: impl Into<String>, v: impl Into<String>) {
         self.0.insert(k.into(), v.into());
@@ -41,7 +48,9 @@ impl Params {
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
                 "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(PiError::parameter(format!("Parameter '{k}' must be a boolean (1/0, true/false), got '{v}'"))),
+                _ => Err(PiError::parameter(format!(
+                    "Parameter '{k}' must be a boolean (1/0, true/false), got '{v}'"
+                ))),
             },
         }
     }
@@ -49,10 +58,11 @@ impl Params {
     pub fn u64_or(&self, k: &str, default: u64) -> Result<u64, PiError> {
         match self.get_nonempty(k) {
             None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| PiError::parameter(format!("Parameter '{k}' must be a non-negative integer, got '{v}'"))),
+            Some(v) => v.trim().parse::<u64>().map_err(|_| {
+                PiError::parameter(format!(
+                    "Parameter '{k}' must be a non-negative integer, got '{v}'"
+                ))
+            }),
         }
     }
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
@@ -68,7 +78,10 @@ mod tests {
     fn reading_values() {
         let p = Params::from_pairs([("a", "1"), ("b", ""), ("n", "x")]);
         assert_eq!(p.required("a"), Ok("1"));
-        assert_eq!(p.required_nonempty("b").unwrap_err().message, "ERR905: Missing parameter: 'b'");
+        assert_eq!(
+            p.required_nonempty("b").unwrap_err().message,
+            "ERR905: Missing parameter: 'b'"
+        );
         assert_eq!(p.bool_or("a", false), Ok(true));
         assert_eq!(p.bool_or("zz", true), Ok(true));
         assert!(p.u64_or("n", 1).is_err());

@@ -96,7 +96,7 @@ impl Runtime {
         serial: Option<&str>,
         body: impl FnOnce(&mut Store<HostState>, &TokenPlugin) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let warm = serial.and_then(|_s| self.warm_slot(&self.token_pool, "same"));
+        let warm = serial.and_then(|s| self.warm_slot(&self.token_pool, s));
         call(
             &self.engine,
             &p.common,
