@@ -39,6 +39,37 @@ pub fn delete(cfg: &Config, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// First start without an administrator: create one from `TESSERA_ADMIN_PASSWORD` (name from
+/// `TESSERA_ADMIN_USER`, default `admin`), or by asking on the terminal; otherwise say what to do.
+pub fn first_admin(core: &tessera_core::Tessera, cfg: &Config) -> anyhow::Result<()> {
+    let from_env = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let name = std::env::var("TESSERA_ADMIN_USER").ok().filter(|n| !n.is_empty());
+    let (name, password) = match from_env {
+        Some(pw) => (name.unwrap_or_else(|| "admin".into()), Zeroizing::new(pw)),
+        None if std::io::stdin().is_terminal() => {
+            eprint!("No administrator yet. Name of the first administrator [admin]: ");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("cannot read the name")?;
+            let name = match line.trim() {
+                "" => "admin".to_string(),
+                n => n.to_string(),
+            };
+            let password = read_password(&name)?;
+            (name, password)
+        }
+        None => {
+            tracing::warn!(
+                "no administrator yet: stop the server and run `tessera admin add NAME --data-dir {}`, or start it with TESSERA_ADMIN_PASSWORD set",
+                cfg.data_dir.display()
+            );
+            return Ok(());
+        }
+    };
+    block_on(core.add_admin(&name, &password))?.map_err(pi)?;
+    tracing::info!(name = %name, "created the first administrator");
+    Ok(())
+}
+
 /// `tessera enckey create`: a new key where the config says; never replaces one.
 pub fn create_enckey(cfg: &Config) -> anyhow::Result<()> {
     let path = cfg.enckey_path();

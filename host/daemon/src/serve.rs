@@ -77,10 +77,7 @@ fn load_plugins(runtime: &mut Runtime, cfg: &Config) -> anyhow::Result<()> {
 pub fn serve(cfg: &Config) -> anyhow::Result<()> {
     let opened = open(cfg, true)?;
     match opened.core.list_admins() {
-        Ok(admins) if admins.is_empty() => tracing::warn!(
-            "no administrator yet: run `tessera admin add NAME --data-dir {}`",
-            cfg.data_dir.display()
-        ),
+        Ok(admins) if admins.is_empty() => crate::admin::first_admin(&opened.core, cfg)?,
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot list the administrators"),
     }

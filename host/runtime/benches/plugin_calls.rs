@@ -3,11 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
+use std::path::Path;
 use std::time::Instant;
 
 use hmac::{Hmac, Mac};
 use tessera_runtime::{
-    CheckOutcome, CheckRequest, InstanceMode, Runtime, RuntimeConfig, TokenState,
+    CheckOutcome, CheckRequest, InstanceMode, Pairs, Runtime, RuntimeConfig, TokenState,
 };
 
 const KEY: &[u8] = b"12345678901234567890";
@@ -43,6 +44,20 @@ fn native_hotp(key: &[u8], counter: u64) -> u32 {
     let h = mac.finalize().into_bytes();
     let o = usize::from(h[19] & 0x0f);
     (u32::from_be_bytes([h[o], h[o + 1], h[o + 2], h[o + 3]]) & 0x7fff_ffff) % 1_000_000
+}
+
+/// A passwd file of `users` users (`user0` = uid 1000, ...) in `dir`; its resolver configuration.
+fn passwd_file(dir: &Path, users: usize) -> Pairs {
+    let path = dir.join(format!("passwd{users}"));
+    let mut text = String::new();
+    for i in 0..users {
+        text.push_str(&format!(
+            "user{i}:x:{}:100:User {i},,,,user{i}@example.com:/home/u:/bin/sh\n",
+            1000 + i
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    vec![("fileName".to_string(), path.to_str().unwrap().to_string())]
 }
 
 fn check(rt: &Runtime, otp: &str, window: u32) -> CheckOutcome {
@@ -83,19 +98,10 @@ fn main() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let passwd = dir.path().join("passwd");
-    let mut text = String::new();
-    for i in 0..100 {
-        text.push_str(&format!(
-            "user{i}:x:{}:100:User {i},,,,user{i}@example.com:/home/u:/bin/sh\n",
-            1000 + i
-        ));
-    }
-    std::fs::write(&passwd, text).unwrap();
-    let config = vec![("fileName".to_string(), passwd.to_str().unwrap().to_string())];
-    let one = dir.path().join("passwd1");
-    std::fs::write(&one, "user50:x:1050:100:User 50:/home/u:/bin/sh\n").unwrap();
-    let config_one = vec![("fileName".to_string(), one.to_str().unwrap().to_string())];
+    let files: Vec<(usize, Pairs)> = [1, 100, 1000]
+        .into_iter()
+        .map(|users| (users, passwd_file(dir.path(), users)))
+        .collect();
 
     for mode in [InstanceMode::Fresh, InstanceMode::Pooled] {
         let rt = runtime(mode);
@@ -107,18 +113,6 @@ fn main() {
         let miss = measure(n, || {
             black_box(check(&rt, "000000", 10));
         });
-        let lookup = measure(n, || {
-            black_box(
-                rt.get_user_id("passwdresolver", "bench", &config, "user50")
-                    .unwrap(),
-            );
-        });
-        let lookup_one = measure(n, || {
-            black_box(
-                rt.get_user_id("passwdresolver", "bench1", &config_one, "user50")
-                    .unwrap(),
-            );
-        });
         println!(
             "{:<44} {hit:>8.2}",
             format!("{mode:?}: check hotp, match, window 0")
@@ -127,13 +121,25 @@ fn main() {
             "{:<44} {miss:>8.2}",
             format!("{mode:?}: check hotp, miss, window 10")
         );
-        println!(
-            "{:<44} {lookup:>8.2}",
-            format!("{mode:?}: get_user_id, flat file of 100 users")
-        );
-        println!(
-            "{:<44} {lookup_one:>8.2}",
-            format!("{mode:?}: get_user_id, flat file of 1 user")
-        );
+        for (users, config) in &files {
+            // A user in the middle of the file; the 1000-user file gets fewer calls, since in
+            // Fresh mode every call parses the whole file.
+            let login = format!("user{}", users / 2);
+            let resolver = format!("bench{users}");
+            let calls = if *users >= 1000 { n / 10 } else { n };
+            let want = (1000 + users / 2).to_string();
+            let found = rt.get_user_id("passwdresolver", &resolver, config, &login);
+            assert_eq!(found.unwrap(), Some(want), "{mode:?}, {users} users");
+            let lookup = measure(calls, || {
+                let id = rt
+                    .get_user_id("passwdresolver", &resolver, config, &login)
+                    .unwrap();
+                black_box(id);
+            });
+            println!(
+                "{:<44} {lookup:>8.2}",
+                format!("{mode:?}: get_user_id, {users}-user flat file")
+            );
+        }
     }
 }
