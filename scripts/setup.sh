@@ -9,6 +9,8 @@ fi
 missing=()
 command -v oathtool >/dev/null 2>&1 || missing+=(oathtool)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]} with apt"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

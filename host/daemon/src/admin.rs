@@ -42,14 +42,21 @@ pub fn delete(cfg: &Config, name: &str) -> anyhow::Result<()> {
 /// First start without an administrator: create one from `TESSERA_ADMIN_PASSWORD` (name from
 /// `TESSERA_ADMIN_USER`, default `admin`), or by asking on the terminal; otherwise say what to do.
 pub fn first_admin(core: &tessera_core::Tessera, cfg: &Config) -> anyhow::Result<()> {
-    let from_env = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
-    let name = std::env::var("TESSERA_ADMIN_USER").ok().filter(|n| !n.is_empty());
+    let from_env = std::env::var("TESSERA_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let name = std::env::var("TESSERA_ADMIN_USER")
+        .ok()
+        .filter(|n| !n.is_empty());
     let (name, password) = match from_env {
         Some(pw) => (name.unwrap_or_else(|| "admin".into()), Zeroizing::new(pw)),
         None if std::io::stdin().is_terminal() => {
             eprint!("No administrator yet. Name of the first administrator [admin]: ");
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("cannot read the name")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the name")?;
             let name = match line.trim() {
                 "" => "admin".to_string(),
                 n => n.to_string(),
