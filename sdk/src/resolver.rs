@@ -1,6 +1,6 @@
 //! User-resolver plugins (world `resolver-plugin`): the generated types under short names and the
-//! host capabilities `files` and `passwords`. Export an implementation of [`Guest`] with
-//! [`export_resolver!`](crate::export_resolver).
+//! host capabilities `files` ([`read_file`], [`file_stamp`]) and `passwords`. Export an
+//! implementation of [`Guest`] with [`export_resolver!`](crate::export_resolver).
 
 use crate::{Pairs, PluginError};
 
@@ -36,6 +36,15 @@ pub use bindings::exports::tessera::plugin::resolver::{
 /// missing or not a file field, `unavailable` if the host cannot read the file.
 pub fn read_file(field: &str) -> Result<Vec<u8>, PluginError> {
     bindings::tessera::plugin::files::read(field)
+}
+
+/// A number that changes whenever the file named by configuration field `field` changes (the host
+/// derives it from the path, size and modification time, without reading the file): keep what
+/// was parsed from [`read_file`] until the stamp differs. Ask for the stamp *before* reading, so
+/// a change between the two calls shows as a new stamp next time. Needs the manifest capability
+/// `files`. Errors: as [`read_file`].
+pub fn file_stamp(field: &str) -> Result<u64, PluginError> {
+    bindings::tessera::plugin::files::stamp(field)
 }
 
 /// Whether `password` matches the crypt/argon2 `hash`, verified by the host. Needs the manifest

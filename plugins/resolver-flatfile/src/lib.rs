@@ -1,13 +1,17 @@
 //! The flat-file user resolver (`passwdresolver`, as privacyIDEA's PasswdIdResolver): users from
 //! a file in `/etc/passwd` format, read through the host's `files` capability; passwords
-//! verified by the host's `passwords` capability, so no hashing code lives in the plugin.
+//! verified by the host's `passwords` capability, so no hashing code lives in the plugin. The
+//! parsed users stay in the instance until the file's stamp changes (see `cache`).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod cache;
 mod passwd;
 
-pub use passwd::{Entry, parse};
+use std::sync::Arc;
+
+pub use passwd::{Entry, Users, parse};
 use tessera_sdk::resolver::{
-    ConfigField, FieldKind, Guest, ResolverInfo, UserInfo, read_file, verify_password,
+    ConfigField, FieldKind, Guest, ResolverInfo, UserInfo, file_stamp, read_file, verify_password,
 };
 use tessera_sdk::{ErrorCode, Pairs, Params, PluginError, log};
 
@@ -33,31 +37,26 @@ impl Guest for FlatFile {
 
     fn test_config(config: Pairs) -> Result<u64, PluginError> {
         // An unreadable file is a configuration mistake when testing a configuration.
-        let entries = load(&config).map_err(|e| match e.code {
+        let users = load(&config).map_err(|e| match e.code {
             ErrorCode::Unavailable => PluginError::bad_config(e.message),
             _ => e,
         })?;
-        Ok(entries.len() as u64)
+        Ok(users.entries().len() as u64)
     }
 
     fn get_user_id(config: Pairs, login: String) -> Result<Option<String>, PluginError> {
-        Ok(load(&config)?
-            .into_iter()
-            .find(|e| e.login == login)
-            .map(|e| e.uid))
+        Ok(load(&config)?.by_login(&login).map(|e| e.uid.clone()))
     }
 
     fn get_user(config: Pairs, userid: String) -> Result<Option<UserInfo>, PluginError> {
-        Ok(load(&config)?
-            .into_iter()
-            .find(|e| e.uid == userid)
-            .map(|e| e.user_info()))
+        Ok(load(&config)?.by_uid(&userid).map(Entry::user_info))
     }
 
     fn list_users(config: Pairs, filter: Pairs) -> Result<Vec<UserInfo>, PluginError> {
         Ok(load(&config)?
-            .into_iter()
-            .map(|e| e.user_info())
+            .entries()
+            .iter()
+            .map(Entry::user_info)
             .filter(|u| u.matches(&filter))
             .collect())
     }
@@ -67,7 +66,8 @@ impl Guest for FlatFile {
         userid: String,
         password: String,
     ) -> Result<bool, PluginError> {
-        let Some(entry) = load(&config)?.into_iter().find(|e| e.uid == userid) else {
+        let users = load(&config)?;
+        let Some(entry) = users.by_uid(&userid) else {
             return Ok(false);
         };
         if !entry.has_usable_hash() {
@@ -82,9 +82,14 @@ impl Guest for FlatFile {
 
 tessera_sdk::export_resolver!(FlatFile);
 
-/// Read and parse the configured file (the host reads it; this plugin cannot name a path).
-fn load(config: &Pairs) -> Result<Vec<Entry>, PluginError> {
-    Params::new(config).required(FILE_FIELD)?;
-    let bytes = read_file(FILE_FIELD)?;
-    Ok(parse(&String::from_utf8_lossy(&bytes)))
+/// This instance's users: parsed from the configured file when the host's stamp of it changed,
+/// else kept from an earlier call. Per instance, and a warm instance serves one resolver only.
+static USERS: cache::UserCache = cache::UserCache::new();
+
+/// The users of the configured file (the host reads it; this plugin cannot name a path). Costs one
+/// host call (a `stat`) while the file is unchanged.
+fn load(config: &Pairs) -> Result<Arc<Users>, PluginError> {
+    let path = Params::new(config).required(FILE_FIELD)?;
+    let stamp = file_stamp(FILE_FIELD)?;
+    USERS.users(path, stamp, || read_file(FILE_FIELD))
 }

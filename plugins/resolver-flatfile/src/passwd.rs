@@ -1,5 +1,8 @@
-//! Parsing of `/etc/passwd`-format files and the mapping of the GECOS field to user attributes,
-//! as privacyIDEA's PasswdIdResolver does it.
+//! Parsing of `/etc/passwd`-format files into users indexed by login and uid, and the mapping of
+//! the GECOS field to user attributes, as privacyIDEA's PasswdIdResolver does it.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 
 use tessera_sdk::resolver::UserInfo;
 
@@ -18,14 +21,71 @@ pub struct Entry {
 
 /// Parse a file. Skips blank lines, `#` comments and malformed lines (fewer than the five fields
 /// up to GECOS, or an empty login or uid); never fails. A later line replaces an earlier one with
-/// the same login or uid.
+/// the same login or uid. Linear in the number of lines.
 pub fn parse(text: &str) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = Vec::new();
-    for entry in text.lines().filter_map(parse_line) {
-        entries.retain(|e| e.login != entry.login && e.uid != entry.uid);
-        entries.push(entry);
+    let lines: Vec<Entry> = text.lines().filter_map(parse_line).collect();
+    // A line is replaced if any later line has its login or its uid, whether or not that later
+    // line is replaced in turn: walk backwards, remembering every login and uid seen.
+    let mut later_logins = HashSet::with_capacity_and_hasher(lines.len(), Hasher::default());
+    let mut later_uids = HashSet::with_capacity_and_hasher(lines.len(), Hasher::default());
+    let mut keep = vec![false; lines.len()];
+    for (entry, keep) in lines.iter().zip(keep.iter_mut()).rev() {
+        let new_login = later_logins.insert(entry.login.as_str());
+        let new_uid = later_uids.insert(entry.uid.as_str());
+        *keep = new_login && new_uid;
     }
-    entries
+    lines
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(entry, keep)| keep.then_some(entry))
+        .collect()
+}
+
+/// Hashing of logins and uids. Deterministic, since seeding a random one would call the WASI
+/// random interface, which the host does not grant (the call would trap). The keys come from the
+/// administrator's file, so nobody else can choose colliding ones.
+type Hasher = BuildHasherDefault<DefaultHasher>;
+
+/// The users of one file, indexed by login and by uid.
+#[derive(Debug, Default)]
+pub struct Users {
+    /// In file order; logins and uids are unique (see [`parse`]).
+    entries: Vec<Entry>,
+    by_login: HashMap<String, usize, Hasher>,
+    by_uid: HashMap<String, usize, Hasher>,
+}
+
+impl Users {
+    /// Parse a file (see [`parse`]) and index its users.
+    pub fn parse(text: &str) -> Self {
+        let entries = parse(text);
+        let mut by_login = HashMap::with_capacity_and_hasher(entries.len(), Hasher::default());
+        let mut by_uid = HashMap::with_capacity_and_hasher(entries.len(), Hasher::default());
+        for (i, e) in entries.iter().enumerate() {
+            by_login.insert(e.login.clone(), i);
+            by_uid.insert(e.uid.clone(), i);
+        }
+        Users {
+            entries,
+            by_login,
+            by_uid,
+        }
+    }
+
+    /// The user with login name `login`.
+    pub fn by_login(&self, login: &str) -> Option<&Entry> {
+        self.by_login.get(login).and_then(|&i| self.entries.get(i))
+    }
+
+    /// The user with user id `uid`.
+    pub fn by_uid(&self, uid: &str) -> Option<&Entry> {
+        self.by_uid.get(uid).and_then(|&i| self.entries.get(i))
+    }
+
+    /// Every user, in file order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
 }
 
 fn parse_line(line: &str) -> Option<Entry> {
@@ -221,6 +281,55 @@ bob:$6$salt$hash2:1001:1001:Bob Anchor,,,,bob@example.com:/home/bob:/bin/bash
             parse("a:h:1:1:First:/:/\nb:h:2:2:B:/:/\na:h:3:3:Second:/:/\nc:h:2:2:C:/:/\n");
         let pairs: Vec<(String, String)> = entries.into_iter().map(|e| (e.login, e.uid)).collect();
         assert_eq!(pairs, [("a".into(), "3".into()), ("c".into(), "2".into())]);
+    }
+
+    #[test]
+    fn replacement_chains_and_indexes() {
+        // `a:2` replaces `a:1`, then `b:2` replaces `a:2`: no `a` is left.
+        let users = Users::parse("a:h:1:1:A1:/:/\na:h:2:2:A2:/:/\nb:h:2:2:B:/:/\nd:h:4:4:D:/:/\n");
+        let pairs: Vec<(&str, &str)> = users
+            .entries()
+            .iter()
+            .map(|e| (e.login.as_str(), e.uid.as_str()))
+            .collect();
+        assert_eq!(pairs, [("b", "2"), ("d", "4")]);
+        assert_eq!(users.by_login("b").map(|e| e.gecos.as_str()), Some("B"));
+        assert_eq!(users.by_uid("4").map(|e| e.login.as_str()), Some("d"));
+        assert_eq!(users.by_login("a"), None);
+        assert_eq!(users.by_uid("1"), None);
+        assert_eq!(users.by_login("B"), None, "logins are case-sensitive");
+        assert!(Users::parse("").entries().is_empty());
+    }
+
+    /// The definition of replacement, one line at a time (quadratic).
+    fn parse_by_definition(text: &str) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = Vec::new();
+        for entry in text.lines().filter_map(parse_line) {
+            entries.retain(|e| e.login != entry.login && e.uid != entry.uid);
+            entries.push(entry);
+        }
+        entries
+    }
+
+    #[test]
+    fn linear_parse_matches_the_definition() {
+        let mut seed: u32 = 777;
+        let mut next = || {
+            seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+            (seed >> 16) % 6
+        };
+        for _ in 0..300 {
+            // Few distinct logins and uids, so that replacements chain.
+            let text: String = (0..12)
+                .map(|_| format!("u{}:h:{}:0:G{}:/:/\n", next(), next(), next()))
+                .collect();
+            assert_eq!(parse(&text), parse_by_definition(&text), "{text}");
+            let users = Users::parse(&text);
+            for e in parse_by_definition(&text) {
+                assert_eq!(users.by_login(&e.login), Some(&e));
+                assert_eq!(users.by_uid(&e.uid), Some(&e));
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The flat-file resolver (`passwdresolver`) through the `files` and `passwords` capabilities:
-//! lookups, user info, wildcard listing, crypt SHA-512 password checks, and the file cache
-//! following changes of the file.
+//! lookups, user info, wildcard listing, crypt SHA-512 password checks, and the host's file cache
+//! and a warm instance's parsed users following changes of the file.
 
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use tessera_runtime::{CallError, Pairs, PluginErrorCode};
 
@@ -154,6 +155,79 @@ fn the_file_is_read_again_when_it_changes() {
                 .as_deref(),
             Some("1004"),
             "{mode}"
+        );
+    }
+}
+
+/// Set the modification time of `path`, so a test does not depend on how finely the file system
+/// clock ticks between two writes.
+fn set_mtime(path: &Path, mtime: SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+}
+
+#[test]
+fn a_warm_instance_sees_the_rewritten_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = SystemTime::now() - Duration::from_secs(3600);
+    for (mode, rt) in both() {
+        let path = dir.path().join(mode);
+        write_passwd(&path);
+        set_mtime(&path, t0);
+        let cfg = config(&path);
+        let id = |login: &str| {
+            rt.get_user_id("passwdresolver", "flat-rewrite", &cfg, login)
+                .unwrap()
+        };
+        // The pooled instance parses the file here and keeps the users.
+        assert_eq!(id("alice").as_deref(), Some("1000"), "{mode}");
+        assert_eq!(id("dave"), None, "{mode}");
+
+        // A user added: the file grows and its mtime moves on.
+        let with_dave = std::fs::read_to_string(&path).unwrap()
+            + "dave:x:1004:1004:Dave Diver:/home/dave:/bin/sh\n";
+        std::fs::write(&path, &with_dave).unwrap();
+        set_mtime(&path, t0 + Duration::from_secs(1));
+        assert_eq!(id("dave").as_deref(), Some("1004"), "{mode}");
+        let dave = rt
+            .get_user("passwdresolver", "flat-rewrite", &cfg, "1004")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (dave.givenname.as_str(), dave.surname.as_str()),
+            ("Dave", "Diver")
+        );
+
+        // Dave renamed to erin: the same length, so only the mtime, one nanosecond later, tells.
+        let with_erin = with_dave.replace(
+            "dave:x:1004:1004:Dave Diver:/home/dave",
+            "erin:x:1004:1004:Erin Eagle:/home/erin",
+        );
+        assert_eq!(with_erin.len(), with_dave.len());
+        std::fs::write(&path, &with_erin).unwrap();
+        set_mtime(&path, t0 + Duration::from_secs(1) + Duration::from_nanos(1));
+        assert_eq!(id("dave"), None, "{mode}");
+        assert_eq!(id("erin").as_deref(), Some("1004"), "{mode}");
+        assert_eq!(id("alice").as_deref(), Some("1000"), "{mode}");
+
+        // A removed file is an error, not the users parsed before.
+        std::fs::remove_file(&path).unwrap();
+        let err = rt
+            .get_user_id("passwdresolver", "flat-rewrite", &cfg, "alice")
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::Plugin {
+                    code: PluginErrorCode::Unavailable,
+                    ..
+                }
+            ),
+            "{mode}: {err:?}"
         );
     }
 }
