@@ -4,7 +4,8 @@
 # admin/adminpass, `tessera serve` on an ephemeral loopback port. Prints bench.sh's RESULT lines.
 # Usage: bench/run-privacyidea-bench.sh [DURATION_S] [CONCURRENCIES]     (defaults: 15 "1 8 32")
 # Env:   BENCH_SH (default /work/shared/anchors/privacyidea/bench.sh), TESSERA_BIN (skip the build),
-#        PHASES (passed through to bench.sh, default "wrong ok auth").
+#        PHASES (passed through to bench.sh, default "wrong ok auth"), RESULTS (a file to append the
+#        RESULT lines to; by default a temporary file removed at exit).
 # Needs what bench.sh needs: wrk, curl, jq, python3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +50,6 @@ done
 [[ -n $BASE ]] || { echo "tessera serve did not start within 60 s" >&2; cat "$WORK/server.log" >&2; exit 1; }
 echo "# tessera pid $SERVER_PID at $BASE, data $WORK/data"
 
-export SERVER_PID RESULTS=$WORK/results.txt
+# bench.sh prints its sanity line and one RESULT line per run (and appends them to $RESULTS).
+export SERVER_PID RESULTS=${RESULTS:-$WORK/results.txt}
 bash "$BENCH_SH" "$BASE" "$DUR" "$CONCS"
-echo "# RESULT lines:"
-cat "$RESULTS"

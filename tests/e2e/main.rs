@@ -16,3 +16,4 @@ mod race;
 mod readme;
 mod sandbox;
 mod seeds;
+mod totp;

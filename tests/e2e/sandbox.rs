@@ -15,12 +15,14 @@ const HOSTILE: [&str; 4] = [
     "hostile-snoop",
 ];
 
+/// The fixtures' manifests set their own, tighter limits (hostile-loop 100 ms, hostile-grow 16 MiB).
 fn hostile_server(instance_mode: &'static str) -> Server {
     Server::start_with(Options {
         instance_mode: Some(instance_mode),
         time_limit_ms: Some(500),
         memory_limit_mib: Some(64),
         fixture_plugins: HOSTILE.to_vec(),
+        strip_manifest_limits: false,
     })
 }
 
@@ -71,6 +73,8 @@ fn misbehaving_plugins_fail_their_request_and_nothing_else() {
                 took < Duration::from_secs(10),
                 "{token_type} attempt {attempt} took {took:?}"
             );
+            // Shown with --nocapture: what each misbehaviour costs.
+            eprintln!("{token_type} attempt {attempt}: {took:?}, {resp}");
 
             // The server still serves, and a normal token still works right after.
             let ok = anon.check(&[("serial", &good), ("pass", &hotp(RFC_KEY, counter))]);
@@ -80,6 +84,54 @@ fn misbehaving_plugins_fail_their_request_and_nothing_else() {
     }
     // Admin calls are unaffected too.
     server.admin().get("/token/", &[]).expect_ok();
+}
+
+#[test]
+fn the_config_limits_bound_plugins_whose_manifest_sets_none() {
+    let server = Server::start_with(Options {
+        instance_mode: Some("fresh"),
+        time_limit_ms: Some(400),
+        memory_limit_mib: Some(32),
+        fixture_plugins: vec!["hostile-loop", "hostile-grow"],
+        strip_manifest_limits: true,
+    });
+    let anon = server.anon().timeout(Duration::from_secs(30));
+    let good = enroll_rfc_hotp(&server.admin(), "GOOD0002", "");
+
+    let looping = enroll(&server, "hostile-loop");
+    let started = Instant::now();
+    let resp = anon
+        .try_post(
+            "/validate/check",
+            &[("serial", &looping), ("pass", "123456")],
+        )
+        .unwrap();
+    let took = started.elapsed();
+    assert!(resp.status >= 500, "{resp}");
+    // Stopped by the 400 ms of the config (not the manifest's 100 ms), and not much later.
+    assert!(
+        took >= Duration::from_millis(350) && took < Duration::from_secs(5),
+        "took {took:?}: {resp}"
+    );
+
+    let growing = enroll(&server, "hostile-grow");
+    let resp = anon
+        .try_post(
+            "/validate/check",
+            &[("serial", &growing), ("pass", "123456")],
+        )
+        .unwrap();
+    assert!(resp.status >= 500, "{resp}");
+    assert!(
+        resp.json["result"]["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("memory"),
+        "{resp}"
+    );
+
+    anon.check(&[("serial", &good), ("pass", &hotp(RFC_KEY, 0))])
+        .expect_auth("ACCEPT", "matching 1 tokens");
 }
 
 #[test]

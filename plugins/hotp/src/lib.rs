@@ -11,9 +11,10 @@ use tessera_sdk::token::{
 };
 use tessera_sdk::{Params, PluginError};
 
-/// How many counters below the current one are recognised as a replayed OTP (privacyIDEA's
-/// `is_previous_otp` looks back 10).
-pub const REPLAY_LOOKBACK: u64 = 10;
+/// How many counters below the current one are recognised as a replayed OTP: only the last used
+/// one, as privacyIDEA 3.7.1 answers (captures 31 and 38: the OTP just used is "previous otp used
+/// again", an older one is plain "wrong otp value").
+pub const REPLAY_LOOKBACK: u64 = 1;
 
 /// The `hotp` token type.
 pub struct Hotp;
@@ -213,9 +214,9 @@ mod tests {
     #[test]
     fn used_otps_are_replayed() {
         check(1, "755224", 10, CheckOutcome::Replayed);
-        check(5, "969429", 10, CheckOutcome::Replayed);
-        check(10, "755224", 10, CheckOutcome::Replayed);
-        check(11, "755224", 10, CheckOutcome::NoMatch);
+        check(4, "969429", 10, CheckOutcome::Replayed);
+        check(5, "969429", 10, CheckOutcome::NoMatch);
+        check(3, "755224", 10, CheckOutcome::NoMatch);
     }
 
     #[test]

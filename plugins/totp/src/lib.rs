@@ -1,7 +1,7 @@
 //! The `totp` token type: RFC 6238 time-based one-time passwords, as privacyIDEA's TOTP token.
 //!
 //! The key stays in the host; this plugin asks it for HMACs and never reads a clock (the host
-//! passes `now`). State: `counter` is the next time step that may be used (privacyIDEA's `count`);
+//! passes `now`). State: `counter` is the last time step used, 0 before the first use (privacyIDEA's `count`);
 //! info `hashlib`, `timeStep`, `timeWindow` (seconds either side of now), `timeShift` (seconds the
 //! token's clock is ahead of the server's, kept as privacyIDEA keeps it: a float such as `-12.0`)
 //! and `tokenkind`.
@@ -163,10 +163,16 @@ pub fn format_shift(seconds: i64) -> String {
     format!("{seconds}.0")
 }
 
+/// The first time step a new OTP may come from: after the last used one.
+fn first_unused(state: &TokenState) -> u64 {
+    if state.counter == 0 { 0 } else { state.counter + 1 }
+}
+
 /// Check `otp` against the steps within `timeWindow` seconds either side of now + `timeShift`.
-/// A match at step `s` at or above `state.counter` moves the counter to `s + 1` and stores the
-/// observed drift in `timeShift`; a match below the counter is `replayed`; anything else,
-/// including a wrong length or non-digits, is `no-match`.
+/// A match at a step `s` after the last used one (`state.counter`) sets the counter to `s` and stores
+/// the observed drift in `timeShift`; the OTP of the last used step is `replayed` (privacyIDEA's
+/// "previous otp used again"); anything else, including older steps, a wrong length or non-digits,
+/// is `no-match`.
 pub fn check_otp<K: HmacKey + ?Sized>(
     key: &K,
     state: &TokenState,
@@ -180,14 +186,15 @@ pub fn check_otp<K: HmacKey + ?Sized>(
     let current = t.current_step(now);
     let steps = u64::from(t.time_window / t.time_step);
     let (low, high) = (current.saturating_sub(steps), current.saturating_add(steps));
-    let fresh = low.max(state.counter)..=high;
+    let fresh = low.max(first_unused(state))..=high;
     if let Some(step) = oath::find_counter(key, t.hashlib, t.digits, value, fresh) {
         let mut next = state.clone();
-        next.counter = step + 1;
+        next.counter = step;
         next.set_info("timeShift", format_shift(t.shift_for(step, now)));
         return Ok(CheckOutcome::Matched(next));
     }
-    let used = low..state.counter.min(high.saturating_add(1));
+    let last = state.counter;
+    let used = if last > 0 && (low..=high).contains(&last) { last..=last } else { 1..=0 };
     match oath::find_counter(key, t.hashlib, t.digits, value, used) {
         Some(_) => Ok(CheckOutcome::Replayed),
         None => Ok(CheckOutcome::NoMatch),
@@ -196,7 +203,7 @@ pub fn check_otp<K: HmacKey + ?Sized>(
 
 /// Find two consecutive steps `s`, `s + 1` within `window` steps either side of now +
 /// `timeShift` showing `otp1` and `otp2`, with `s` not yet used. The new state has counter
-/// `s + 2` and `timeShift` set as privacyIDEA's resync sets it (middle of step `s + 1` minus now).
+/// `s + 1` (the last step used) and `timeShift` set as privacyIDEA's resync sets it (middle of step `s + 1` minus now).
 pub fn resync<K: HmacKey + ?Sized>(
     key: &K,
     state: &TokenState,
@@ -214,14 +221,14 @@ pub fn resync<K: HmacKey + ?Sized>(
     };
     let current = t.current_step(now);
     let window = u64::from(window.max(1));
-    let low = current.saturating_sub(window).max(state.counter);
+    let low = current.saturating_sub(window).max(first_unused(state));
     let high = current.saturating_add(window);
     let mut previous = None;
     for step in low..=high.saturating_add(1) {
         let value = oath::hotp(key, t.hashlib, step, t.digits);
         if previous == Some(v1) && value == Some(v2) {
             let mut next = state.clone();
-            next.counter = step + 1;
+            next.counter = step;
             let half = i64::from(t.time_step / 2);
             next.set_info(
                 "timeShift",
@@ -289,7 +296,7 @@ mod tests {
         ] {
             let next = matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), otp, now).unwrap());
             let step = now / 30;
-            assert_eq!(next.counter, step + 1, "at {now}");
+            assert_eq!(next.counter, step, "at {now}");
             let shift = (step * 30) as i64 - now as i64;
             assert_eq!(
                 next.info().get("timeShift"),
@@ -305,7 +312,7 @@ mod tests {
         // 1796315916; 42-validate-check-bob-wrong-totp.json rejected 000000.
         let next =
             matched(check_otp(&SHA1_KEY, &state(0, 6, "0.0"), "457302", 1796315916).unwrap());
-        assert_eq!(next.counter, 59877198);
+        assert_eq!(next.counter, 59877197);
         assert_eq!(next.info().get("timeShift"), Some("-6.0"));
         let wrong = check_otp(&SHA1_KEY, &next, "000000", 1796315919).unwrap();
         assert!(matches!(wrong, CheckOutcome::NoMatch), "{wrong:?}");
@@ -317,7 +324,7 @@ mod tests {
         assert_eq!(
             matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 180).unwrap())
                 .counter,
-            2
+            1
         );
         assert_eq!(
             matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 180).unwrap())
@@ -327,7 +334,7 @@ mod tests {
         );
         assert_eq!(
             matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 1).unwrap()).counter,
-            2
+            1
         );
         let late = check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59 + 210).unwrap();
         assert!(matches!(late, CheckOutcome::NoMatch), "{late:?}");
@@ -343,7 +350,7 @@ mod tests {
         ));
         // ... unless the token is known to run 10 minutes behind.
         let next = matched(check_otp(&SHA1_KEY, &state(0, 8, "-600.0"), "07081804", now).unwrap());
-        assert_eq!(next.counter, 1111111109 / 30 + 1);
+        assert_eq!(next.counter, 1111111109 / 30);
         assert_eq!(next.info().get("timeShift"), Some("-629.0"));
         // An integer shift is read too.
         assert!(matches!(
@@ -357,11 +364,12 @@ mod tests {
         let next = matched(check_otp(&SHA1_KEY, &state(0, 8, "0.0"), "94287082", 59).unwrap());
         let again = check_otp(&SHA1_KEY, &next, "94287082", 59).unwrap();
         assert!(matches!(again, CheckOutcome::Replayed), "{again:?}");
-        // Steps are used in order: after step 2 was used, step 1 is replayed too.
-        let later = state(3, 8, "0.0");
+        // Only the last used step is "previous otp used again" (privacyIDEA 3.7.1); after step 2
+        // was used, step 1 is a plain no-match.
+        let later = state(2, 8, "0.0");
         assert!(matches!(
             check_otp(&SHA1_KEY, &later, "94287082", 75).unwrap(),
-            CheckOutcome::Replayed
+            CheckOutcome::NoMatch
         ));
     }
 
@@ -383,7 +391,7 @@ mod tests {
         // with 60 s steps, counter 1 is T = 60..119.
         s.counter = 0;
         let next = matched(check_otp(&key, &s, "119246", 90).unwrap());
-        assert_eq!(next.counter, 2);
+        assert_eq!(next.counter, 1);
         assert_eq!(next.info().get("timeShift"), Some("-30.0"));
     }
 
@@ -417,7 +425,7 @@ mod tests {
         let next = resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp1, &otp2, now, 1000)
             .unwrap()
             .unwrap();
-        assert_eq!(next.counter, t / 30 + 2);
+        assert_eq!(next.counter, t / 30 + 1);
         let shift = ((t / 30 + 1) * 30 + 15) as i64 - now as i64;
         assert_eq!(
             next.info().get("timeShift"),
@@ -425,7 +433,7 @@ mod tests {
         );
         // The next code now matches despite the drift.
         let after = check_otp(&SHA1_KEY, &next, &code(t / 30 + 2), now + 30).unwrap();
-        assert_eq!(matched(after).counter, t / 30 + 3);
+        assert_eq!(matched(after).counter, t / 30 + 2);
         // Out of order, too far, or already used: no resync.
         assert!(
             resync(&SHA1_KEY, &state(0, 8, "0.0"), &otp2, &otp1, now, 1000)

@@ -27,6 +27,8 @@ pub struct Options {
     pub memory_limit_mib: Option<u64>,
     /// Hostile fixture plugins (from `tessera-bundled`) to install into a `--plugin-dir`.
     pub fixture_plugins: Vec<&'static str>,
+    /// Install the fixtures' manifests without their `[limits]` table, so the config's limits apply.
+    pub strip_manifest_limits: bool,
 }
 
 /// One server: its temporary root (data dir, config, plugin dir, log) and the running process.
@@ -63,11 +65,13 @@ impl Server {
                     dir.join(format!("{name}.wasm")),
                 )
                 .unwrap();
-                fs::copy(
-                    tessera_bundled::fixture_manifest_path(name),
-                    dir.join(format!("{name}.toml")),
-                )
-                .unwrap();
+                let manifest =
+                    fs::read_to_string(tessera_bundled::fixture_manifest_path(name)).unwrap();
+                let manifest = match (opts.strip_manifest_limits, manifest.find("[limits]")) {
+                    (true, Some(at)) => manifest[..at].to_string(),
+                    _ => manifest,
+                };
+                fs::write(dir.join(format!("{name}.toml")), manifest).unwrap();
             }
         }
         let mut server = Server {

@@ -42,13 +42,11 @@ fn every_appendix_d_value_is_accepted_at_its_counter() {
 #[test]
 fn used_values_are_replays_and_wrong_values_do_not_match() {
     for (mode, rt) in both() {
-        // After counter 5 was used (the stored counter is 6), values 0..=5 are replays.
+        // After counter 5 was used (the stored counter is 6), its value is a replay ("previous otp
+        // used again"); older values are plain mismatches, as privacyIDEA 3.7.1 answers (captures 31, 38).
         for (c, otp) in RFC4226.iter().enumerate().take(6) {
-            assert_eq!(
-                check(rt, "OATH0002", 6, otp, 10),
-                CheckOutcome::Replayed,
-                "{mode}: counter {c}"
-            );
+            let expected = if c == 5 { CheckOutcome::Replayed } else { CheckOutcome::NoMatch };
+            assert_eq!(check(rt, "OATH0002", 6, otp, 10), expected, "{mode}: counter {c}");
         }
         assert_eq!(
             check(rt, "OATH0002", 6, "000000", 10),
