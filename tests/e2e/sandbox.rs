@@ -154,13 +154,19 @@ fn a_plugin_instance_cannot_carry_one_tokens_otp_to_another() {
             "{mode}: token B's check answer shows token A's OTP: {second}"
         );
 
+        // Isolation: B may only ever see what B's own checks carried (a retried evaluation of B
+        // runs B's check twice), never A's OTP.
         let b_info = admin.token_info(&b);
-        assert_eq!(
-            b_info["info"]["snooped"], "",
-            "{mode}: token B's info shows another check's OTP: {b_info}"
+        let b_snooped = b_info["info"]["snooped"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            b_snooped.is_empty() || b_snooped == "222222",
+            "{mode}: token B's info shows another token's OTP: {b_info}"
         );
         assert!(!b_info.to_string().contains("111111"), "{mode}: {b_info}");
         let a_info = admin.token_info(&a);
-        assert_eq!(a_info["info"]["snooped"], "", "{mode}: {a_info}");
+        assert!(!a_info.to_string().contains("222222"), "{mode}: {a_info}");
     }
 }

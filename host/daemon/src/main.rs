@@ -14,6 +14,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 
+/// mimalloc: the request path allocates many small, short-lived buffers (HTTP, JSON, plugin calls);
+/// measured faster than glibc malloc here under concurrent load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Tessera: a two-factor authentication server that speaks privacyIDEA's REST API.
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about)]

@@ -165,7 +165,11 @@ pub fn format_shift(seconds: i64) -> String {
 
 /// The first time step a new OTP may come from: after the last used one.
 fn first_unused(state: &TokenState) -> u64 {
-    if state.counter == 0 { 0 } else { state.counter + 1 }
+    if state.counter == 0 {
+        0
+    } else {
+        state.counter + 1
+    }
 }
 
 /// Check `otp` against the steps within `timeWindow` seconds either side of now + `timeShift`.
@@ -194,7 +198,11 @@ pub fn check_otp<K: HmacKey + ?Sized>(
         return Ok(CheckOutcome::Matched(next));
     }
     let last = state.counter;
-    let used = if last > 0 && (low..=high).contains(&last) { last..=last } else { 1..=0 };
+    let used = if last > 0 && (low..=high).contains(&last) {
+        last..=last
+    } else {
+        1..=0
+    };
     match oath::find_counter(key, t.hashlib, t.digits, value, used) {
         Some(_) => Ok(CheckOutcome::Replayed),
         None => Ok(CheckOutcome::NoMatch),

@@ -45,8 +45,16 @@ fn used_values_are_replays_and_wrong_values_do_not_match() {
         // After counter 5 was used (the stored counter is 6), its value is a replay ("previous otp
         // used again"); older values are plain mismatches, as privacyIDEA 3.7.1 answers (captures 31, 38).
         for (c, otp) in RFC4226.iter().enumerate().take(6) {
-            let expected = if c == 5 { CheckOutcome::Replayed } else { CheckOutcome::NoMatch };
-            assert_eq!(check(rt, "OATH0002", 6, otp, 10), expected, "{mode}: counter {c}");
+            let expected = if c == 5 {
+                CheckOutcome::Replayed
+            } else {
+                CheckOutcome::NoMatch
+            };
+            assert_eq!(
+                check(rt, "OATH0002", 6, otp, 10),
+                expected,
+                "{mode}: counter {c}"
+            );
         }
         assert_eq!(
             check(rt, "OATH0002", 6, "000000", 10),
