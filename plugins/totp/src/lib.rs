@@ -198,15 +198,14 @@ pub fn check_otp<K: HmacKey + ?Sized>(
         return Ok(CheckOutcome::Matched(next));
     }
     let last = state.counter;
-    let used = if last > 0 && (low..=high).contains(&last) {
-        last..=last
+    let was_last = last > 0
+        && (low..=high).contains(&last)
+        && oath::find_counter(key, t.hashlib, t.digits, value, last..=last).is_some();
+    Ok(if was_last {
+        CheckOutcome::Replayed
     } else {
-        1..=0
-    };
-    match oath::find_counter(key, t.hashlib, t.digits, value, used) {
-        Some(_) => Ok(CheckOutcome::Replayed),
-        None => Ok(CheckOutcome::NoMatch),
-    }
+        CheckOutcome::NoMatch
+    })
 }
 
 /// Find two consecutive steps `s`, `s + 1` within `window` steps either side of now +
