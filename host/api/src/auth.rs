@@ -293,7 +293,7 @@ mod tests {
     #[test]
     fn login_value_has_every_key_privacyidea_sends() {
         let path = format!(
-            "{}/../../../shared/research/privacyidea-responses/01-auth-admin.json",
+            "{}/../../tests/e2e/captured/01-auth-admin.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let captured: Value =
@@ -414,7 +414,7 @@ mod tests {
     async fn login_failures_match_privacyidea() {
         let t = app().await;
         let path = format!(
-            "{}/../../../shared/research/privacyidea-responses/02-auth-admin-wrong-password.json",
+            "{}/../../tests/e2e/captured/02-auth-admin-wrong-password.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let captured: Value =

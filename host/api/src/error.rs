@@ -174,10 +174,10 @@ mod tests {
         (status, ctype, serde_json::from_slice(&body).unwrap())
     }
 
-    /// The captured privacyIDEA answer in shared/research/privacyidea-responses/.
+    /// The captured privacyIDEA answer (copied from shared/research/privacyidea-responses/ into tests/e2e/captured/).
     fn captured(file: &str) -> (u16, Value) {
         let path = format!(
-            "{}/../../../shared/research/privacyidea-responses/{file}",
+            "{}/../../tests/e2e/captured/{file}",
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
