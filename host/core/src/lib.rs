@@ -121,6 +121,15 @@ impl Tessera {
     }
 }
 
+/// A caller's value as quoted in an error message: at most 64 characters, so that a huge parameter
+/// does not come back as a huge answer.
+pub(crate) fn shorten(value: &str) -> String {
+    match value.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}...", &value[..cut]),
+        None => value.to_string(),
+    }
+}
+
 /// Log a store failure once and turn it into the generic 500 answer.
 pub(crate) fn store_err(e: StoreError) -> PiError {
     tracing::error!(error = %e, "store failure");

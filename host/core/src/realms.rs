@@ -31,7 +31,8 @@ impl Tessera {
                 .map(|t| t.type_name)
                 .collect();
             PiError::parameter(format!(
-                "unknown resolver type '{rtype}'; known types: {}",
+                "unknown resolver type '{}'; known types: {}",
+                crate::shorten(rtype),
                 known.join(", ")
             ))
         })?;
@@ -310,7 +311,8 @@ fn check_name(name: &str, what: &str) -> Result<(), PiError> {
         Ok(())
     } else {
         Err(PiError::parameter(format!(
-            "invalid {what} name '{name}': use 1-128 letters, digits, '-', '_' or '.'"
+            "invalid {what} name '{}': use 1-128 letters, digits, '-', '_' or '.'",
+            crate::shorten(name)
         )))
     }
 }

@@ -55,7 +55,8 @@ impl Tessera {
                     .map(|t| t.type_name)
                     .collect();
                 PiError::parameter(format!(
-                    "unknown token type '{ttype}'; known types: {}",
+                    "unknown token type '{}'; known types: {}",
+                    crate::shorten(&ttype),
                     known.join(", ")
                 ))
             })?;
@@ -507,7 +508,8 @@ fn check_serial(s: &str) -> Result<(), PiError> {
         Ok(())
     } else {
         Err(PiError::parameter(format!(
-            "invalid serial '{s}': use at most 64 letters, digits, '-', '_', '.' or ':'"
+            "invalid serial '{}': use at most 64 letters, digits, '-', '_', '.' or ':'",
+            crate::shorten(s)
         )))
     }
 }
