@@ -251,7 +251,7 @@ impl Tessera {
                 .iter()
                 .any(|i| matches!(verdicts[*i], Verdict::WrongOtp { replayed: true }));
             for &i in &pin_matching {
-                self.count_failure(&tokens[i].value.serial, now).await?;
+                self.count_failure(&tokens[i], now).await?;
             }
             let mut result = CheckResult::reject(if replayed {
                 "wrong otp value. previous otp used again"
@@ -265,7 +265,7 @@ impl Tessera {
         }
         // No PIN matched: privacyIDEA's IncFailCountOnFalsePin (default on) counts a failure on every token.
         for t in tokens {
-            self.count_failure(&t.value.serial, now).await?;
+            self.count_failure(t, now).await?;
         }
         Ok(Some(CheckResult::reject("wrong otp pin")))
     }
@@ -295,8 +295,8 @@ impl Tessera {
     }
 
     /// One more failed attempt on a token: fail counter up to `maxfail`.
-    async fn count_failure(&self, serial: &str, now: f64) -> Result<(), PiError> {
-        self.update_quietly(serial, |t| {
+    async fn count_failure(&self, token: &Versioned<TokenRecord>, now: f64) -> Result<(), PiError> {
+        self.update_quietly_from(&token.value.serial, Some(token), |t| {
             bump_info_counter(&mut t.info, "count_auth");
             if t.failcount < t.maxfail {
                 t.failcount += 1;
@@ -314,11 +314,30 @@ impl Tessera {
     async fn update_quietly(
         &self,
         serial: &str,
+        change: impl FnMut(&mut TokenRecord) -> Result<(), PiError>,
+    ) -> Result<(), PiError> {
+        self.update_quietly_from(serial, None, change).await
+    }
+
+    /// `update_quietly`, trying first on a record already read in this request (saves a read on the
+    /// hot path); a conflict falls back to fresh reads.
+    async fn update_quietly_from(
+        &self,
+        serial: &str,
+        mut read: Option<&Versioned<TokenRecord>>,
         mut change: impl FnMut(&mut TokenRecord) -> Result<(), PiError>,
     ) -> Result<(), PiError> {
         for _ in 0..MAX_ATTEMPTS {
-            let Some(current) = self.inner.store.get_token(serial).map_err(store_err)? else {
-                return Ok(());
+            let fresh;
+            let current = match read.take() {
+                Some(v) => v,
+                None => match self.inner.store.get_token(serial).map_err(store_err)? {
+                    Some(v) => {
+                        fresh = v;
+                        &fresh
+                    }
+                    None => return Ok(()),
+                },
             };
             let mut next = current.value.clone();
             change(&mut next)?;
@@ -326,7 +345,7 @@ impl Tessera {
                 || self
                     .inner
                     .store
-                    .update_token(&current, &next)
+                    .update_token(current, &next)
                     .map_err(store_err)?
                     == Cas::Done
             {
