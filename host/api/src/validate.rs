@@ -1,43 +1,192 @@
-//! `/validate/check` (POST and GET): authenticate a user with PIN + OTP. No JWT: this is the
-//! endpoint PAM, RADIUS and the other plugins call.
+//! `/validate/*`: authenticate a user (`check`, `radiuscheck`, `samlcheck`), start challenges for a
+//! user (`triggerchallenge`, admin only) and ask about out-of-band answers (`polltransaction`).
+//! No JWT except for triggerchallenge: these are the endpoints PAM, RADIUS and the other plugins call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
-use tessera_core::CheckRequest;
-use tessera_proto::Envelope;
+use tessera_core::{Authentication, CheckRequest, CheckResult};
+use tessera_proto::{Envelope, PiError};
 
-use crate::{ApiError, AppState, Input, Reply};
+use crate::client::ClientIp;
+use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/validate/check", get(check).post(check))
+    Router::new()
+        .route("/validate/check", get(check).post(check))
+        .route("/validate/radiuscheck", get(radiuscheck).post(radiuscheck))
+        .route("/validate/samlcheck", get(samlcheck).post(samlcheck))
+        .route(
+            "/validate/triggerchallenge",
+            get(triggerchallenge).post(triggerchallenge),
+        )
+        .route("/validate/polltransaction", get(poll))
+        .route("/validate/polltransaction/{tx}", get(poll_path))
 }
 
-async fn check(State(s): State<AppState>, Input(p): Input) -> Result<Reply, ApiError> {
-    let req = CheckRequest::from_params(&p)?;
-    let r = s.core.validate_check(&req).await?;
-    let mut detail = Map::new();
-    detail.insert("message".into(), json!(r.message));
-    if let Some(serial) = r.serial {
-        detail.insert("serial".into(), json!(serial));
-    }
-    if let Some(t) = r.tokentype {
-        detail.insert("type".into(), json!(t));
-    }
-    if let Some(n) = r.otplen {
-        detail.insert("otplen".into(), json!(n));
-    }
-    detail.insert("threadid".into(), json!(thread_id()));
-    let authentication = if r.accept { "ACCEPT" } else { "REJECT" };
+async fn run_check(
+    s: &AppState,
+    ClientIp(client): ClientIp,
+    p: &tessera_proto::Params,
+) -> Result<CheckResult, ApiError> {
+    let mut req = CheckRequest::from_params(p)?;
+    req.client = client;
+    Ok(s.core.validate_check(&req).await?)
+}
+
+async fn check(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    Input(p): Input,
+) -> Result<Reply, ApiError> {
+    let r = run_check(&s, ip, &p).await?;
     Ok(Reply(Envelope::auth(
-        authentication,
-        r.accept,
-        Value::Object(detail),
+        r.authentication.as_str(),
+        r.accepted(),
+        Value::Object(detail_of(&r)),
         s.core.now(),
     )))
+}
+
+/// For FreeRADIUS' rlm_rest: 204 without a body on success, 400 without a body otherwise.
+async fn radiuscheck(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    Input(p): Input,
+) -> Result<Response, ApiError> {
+    let r = run_check(&s, ip, &p).await?;
+    Ok(if r.accepted() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::BAD_REQUEST.into_response()
+    })
+}
+
+/// privacyIDEA 3.7's SAML check: `result.value = {auth, attributes}`; attributes of the user when
+/// the check succeeded and `ReturnSamlAttributes` is on.
+async fn samlcheck(
+    State(s): State<AppState>,
+    ip: ClientIp,
+    Input(p): Input,
+) -> Result<Reply, ApiError> {
+    let r = run_check(&s, ip, &p).await?;
+    let mut attributes = Map::new();
+    if r.accepted()
+        && s.core.sysconfig().return_saml_attributes
+        && let Some(user) = &r.user
+        && let Some(v) = s.core.user_details(user)?
+    {
+        attributes.insert("username".into(), json!(v.username));
+        attributes.insert("realm".into(), json!(user.realm));
+        attributes.insert("resolver".into(), json!(v.resolver));
+        attributes.insert("email".into(), json!(v.email));
+        attributes.insert("surname".into(), json!(v.surname));
+        attributes.insert("givenname".into(), json!(v.givenname));
+        attributes.insert("mobile".into(), json!(v.mobile));
+        attributes.insert("phone".into(), json!(v.phone));
+    }
+    let value = json!({ "auth": r.accepted(), "attributes": attributes });
+    let mut env = Envelope::ok(value, s.core.now()).with_detail(Value::Object(detail_of(&r)));
+    env.id = 2;
+    env.result.authentication = Some(r.authentication.as_str());
+    Ok(Reply(env))
+}
+
+/// Admin only (capture 75: 401/4033 without a JWT). `result.value` = number of challenges.
+async fn triggerchallenge(
+    State(s): State<AppState>,
+    _admin: AdminAuth,
+    Input(p): Input,
+) -> Result<Reply, ApiError> {
+    let r = s
+        .core
+        .trigger_challenge(
+            p.get_nonempty("user"),
+            p.get_nonempty("realm"),
+            p.get_nonempty("serial"),
+            p.get_nonempty("type"),
+        )
+        .await?;
+    let created = r.challenges.len();
+    let mut env =
+        Envelope::ok(json!(created), s.core.now()).with_detail(Value::Object(detail_of(&r)));
+    env.id = 2;
+    // privacyIDEA 3.7.1 answers ACCEPT here when challenges were created (capture 73).
+    env.result.authentication = Some(if created > 0 { "ACCEPT" } else { "REJECT" });
+    Ok(Reply(env))
+}
+
+async fn poll(State(s): State<AppState>, Input(p): Input) -> Result<Reply, ApiError> {
+    let tx = p.required_nonempty("transaction_id")?.to_string();
+    poll_reply(&s, &tx)
+}
+
+async fn poll_path(State(s): State<AppState>, Path(tx): Path<String>) -> Result<Reply, ApiError> {
+    poll_reply(&s, &tx)
+}
+
+fn poll_reply(s: &AppState, tx: &str) -> Result<Reply, ApiError> {
+    if tx.len() > 64 {
+        return Err(PiError::parameter("transaction_id is too long").into());
+    }
+    let answered = s.core.poll_transaction(tx)?;
+    let mut env = Envelope::ok(json!(answered), s.core.now()).with_detail(json!({}));
+    env.result.authentication = Some(if answered { "ACCEPT" } else { "REJECT" });
+    Ok(Reply(env))
+}
+
+/// The `detail` object of a check, as privacyIDEA shapes it (captures 30–42, 71–74, 82–88).
+fn detail_of(r: &CheckResult) -> Map<String, Value> {
+    let mut detail = Map::new();
+    detail.insert("message".into(), json!(r.message));
+    if let Some(serial) = &r.serial {
+        detail.insert("serial".into(), json!(serial));
+    }
+    if let Some(t) = &r.tokentype {
+        detail.insert("type".into(), json!(t));
+    }
+    if r.authentication != Authentication::Challenge
+        && let Some(n) = r.otplen
+    {
+        detail.insert("otplen".into(), json!(n));
+    }
+    if r.authentication == Authentication::Challenge || !r.challenges.is_empty() {
+        let multi: Vec<Value> = r
+            .challenges
+            .iter()
+            .map(|c| {
+                json!({
+                    "client_mode": c.client_mode,
+                    "message": c.message,
+                    "serial": c.serial,
+                    "transaction_id": c.transaction_id,
+                    "type": c.tokentype,
+                })
+            })
+            .collect();
+        let mut messages: Vec<&str> = Vec::new();
+        for c in &r.challenges {
+            if !messages.contains(&c.message.as_str()) {
+                messages.push(&c.message);
+            }
+        }
+        if let Some(first) = r.challenges.first() {
+            detail.insert("transaction_id".into(), json!(first.transaction_id));
+            detail.insert("transaction_ids".into(), json!([first.transaction_id]));
+            detail.insert("client_mode".into(), json!(first.client_mode));
+            detail.insert("preferred_client_mode".into(), json!(first.client_mode));
+        }
+        detail.insert("message".into(), json!(messages.join(", ")));
+        detail.insert("messages".into(), json!(messages));
+        detail.insert("multi_challenge".into(), Value::Array(multi));
+    }
+    detail.insert("threadid".into(), json!(thread_id()));
+    detail
 }
 
 /// privacyIDEA reports the id of the thread that served the request; ours is a small number per worker thread.

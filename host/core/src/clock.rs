@@ -72,9 +72,52 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The inverse of `format_timestamp` (also accepts no fraction and a `T` separator); `None` if the
+/// text is not such a timestamp.
+pub fn parse_timestamp(text: &str) -> Option<f64> {
+    let text = text.trim().trim_end_matches("+00:00");
+    let (date, time) = text.split_once([' ', 'T'])?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
+        return None;
+    }
+    let frac: f64 = format!("0.{frac}").parse().ok()?;
+    let days = days_from_civil(y, m, day);
+    Some((days * 86_400 + h * 3600 + min * 60 + s) as f64 + frac)
+}
+
+/// (year, month, day) to days since 1970-01-01 (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_parse_back() {
+        for t in [0.0, 951_782_400.0, 1_796_315_920.718_388] {
+            let back = parse_timestamp(&format_timestamp(t)).unwrap();
+            assert!((back - t).abs() < 1e-5, "{t} -> {back}");
+        }
+        assert_eq!(
+            parse_timestamp("2026-12-03T16:38:46"),
+            Some(1_796_315_926.0)
+        );
+        assert_eq!(parse_timestamp("yesterday"), None);
+        assert_eq!(parse_timestamp("2026-13-03 00:00:00"), None);
+    }
 
     #[test]
     fn timestamps_match_privacyidea_format() {

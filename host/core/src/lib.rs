@@ -6,11 +6,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod admins;
+mod auth_options;
 mod clock;
 mod directory;
 mod pin;
 mod qr;
 mod realms;
+mod sysconfig;
 mod tokens;
 mod users;
 mod validate;
@@ -18,12 +20,13 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use clock::{Clock, FixedClock, SystemClock, format_timestamp};
+pub use clock::{Clock, FixedClock, SystemClock, format_timestamp, parse_timestamp};
 pub use pin::{PinHashParams, PinHasher};
+pub use sysconfig::SysConfig;
 pub use tessera_proto::PiError;
 pub use tokens::InitResult;
 pub use users::ResolvedUser;
-pub use validate::{CheckRequest, CheckResult};
+pub use validate::{Authentication, Challenge, CheckRequest, CheckResult};
 
 use tessera_runtime::{CallError, Runtime};
 use tessera_store::{Sealer, Store, StoreError};
@@ -68,6 +71,7 @@ struct Inner {
     pins: PinHasher,
     jwt_secret: Vec<u8>,
     directory: directory::Directory,
+    sys: sysconfig::SysConfigCell,
 }
 
 impl Tessera {
@@ -82,6 +86,7 @@ impl Tessera {
         let pins = PinHasher::new(cfg.pin_hash)?;
         let jwt_secret = admins::load_or_create_jwt_secret(store.as_ref(), &sealer)?;
         let directory = directory::Directory::load(store.as_ref())?;
+        let sys = sysconfig::SysConfigCell::load(store.as_ref(), &cfg)?;
         Ok(Tessera {
             inner: Arc::new(Inner {
                 store,
@@ -92,6 +97,7 @@ impl Tessera {
                 pins,
                 jwt_secret,
                 directory,
+                sys,
             }),
         })
     }

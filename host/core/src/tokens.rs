@@ -114,6 +114,7 @@ impl Tessera {
             .as_ref()
             .map(|o| vec![o.realm.clone()])
             .unwrap_or_default();
+        let sys = self.sysconfig();
         let record = TokenRecord {
             id: 0,
             serial: serial.clone(),
@@ -124,10 +125,10 @@ impl Tessera {
             description: params.get("description").unwrap_or_default().to_string(),
             otplen: enrollment.state.otplen,
             count: enrollment.state.counter,
-            count_window: self.inner.cfg.default_count_window,
-            sync_window: self.inner.cfg.default_sync_window,
+            count_window: sys.default_count_window,
+            sync_window: sys.default_sync_window,
             failcount: 0,
-            maxfail: self.inner.cfg.default_maxfail,
+            maxfail: sys.default_maxfail,
             info: enrollment.state.info.clone(),
             pin_hash,
             sealed_key,

@@ -22,7 +22,7 @@ pub struct ResolvedUser {
 
 impl Tessera {
     /// The realm a request means: the `realm` parameter, else the part after `@` of `user@realm`
-    /// when that names a realm (privacyIDEA's `splitAtSign`), else the default realm.
+    /// when that names a realm and `splitAtSign` is on (the default), else the default realm.
     pub(crate) fn split_user_realm(
         &self,
         snap: &Snapshot,
@@ -32,7 +32,8 @@ impl Tessera {
         if let Some(r) = realm.filter(|r| !r.is_empty()) {
             return (user.to_string(), Some(r.to_string()));
         }
-        if let Some((login, r)) = user.rsplit_once('@')
+        if self.sysconfig().split_at_sign
+            && let Some((login, r)) = user.rsplit_once('@')
             && snap.realms.contains_key(r)
         {
             return (login.to_string(), Some(r.to_string()));
@@ -99,6 +100,21 @@ impl Tessera {
             .runtime
             .check_password(&res.rtype, &res.name, &config, &user.user_id, password)
             .map_err(call_err)
+    }
+
+    /// The user-store record of a resolved user (`add_user_in_response`, samlcheck attributes).
+    pub fn user_details(&self, user: &ResolvedUser) -> Result<Option<UserView>, PiError> {
+        let snap = self.inner.directory.snapshot();
+        let Some(res) = snap.resolvers.get(&user.resolver) else {
+            return Ok(None);
+        };
+        let config = self.resolver_config(res)?;
+        let info = self
+            .inner
+            .runtime
+            .get_user(&res.rtype, &res.name, &config, &user.user_id)
+            .map_err(call_err)?;
+        Ok(info.map(|u| user_view(&res.name, u)))
     }
 
     /// `GET /user/`: users of a realm (or of one resolver), filtered by `username` and other

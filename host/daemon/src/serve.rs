@@ -102,7 +102,11 @@ async fn run(cfg: &Config, core: Tessera) -> anyhow::Result<()> {
         .context("cannot read the listening address")?;
     let app = tessera_api::router(tessera_api::AppState::new(core));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });

@@ -99,6 +99,22 @@ pub trait Store: Send + Sync + 'static {
     fn set_config(&self, key: &str, value: &str) -> Result<(), StoreError>;
     fn delete_config(&self, key: &str) -> Result<bool, StoreError>;
 
+    // ---- policies ----
+    fn put_policy(&self, p: &PolicyRecord) -> Result<(), StoreError>;
+    fn list_policies(&self) -> Result<Vec<PolicyRecord>, StoreError>;
+    fn delete_policy(&self, name: &str) -> Result<bool, StoreError>;
+
+    // ---- challenges ----
+    /// Insert or replace the challenge of (transaction id, serial).
+    fn put_challenge(&self, c: &ChallengeRecord) -> Result<(), StoreError>;
+    /// The challenges of one transaction, expired ones included (the caller decides).
+    fn challenges(&self, transaction_id: &str) -> Result<Vec<ChallengeRecord>, StoreError>;
+    /// Remove every challenge of a transaction; returns how many there were. Atomic per
+    /// challenge: of two concurrent callers, each challenge is reported removed by exactly one.
+    fn take_challenges(&self, transaction_id: &str) -> Result<usize, StoreError>;
+    /// Remove the challenges that expired before `now`; returns how many.
+    fn purge_challenges(&self, now: f64) -> Result<usize, StoreError>;
+
     // ---- durability ----
     /// Make every write that returned before this call durable (group commit: concurrent callers
     /// share one flush + fdatasync). The returned ticket resolves once the data is on disk.

@@ -101,3 +101,25 @@ mod hex_bytes {
             .transpose()
     }
 }
+
+/// A policy, stored as the JSON its owner (`tessera-policy`) writes; the store does not interpret it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    pub name: String,
+    pub body: String,
+}
+
+/// An open challenge of one token, privacyIDEA's `challenge` table row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChallengeRecord {
+    /// 20 decimal digits, shared by all challenges created by one request.
+    pub transaction_id: String,
+    pub serial: String,
+    /// Data the token type keeps with the challenge (for example the challenge text sent).
+    pub data: String,
+    /// Unix time of creation and of expiry.
+    pub created: f64,
+    pub expires: f64,
+    /// Set when an out-of-band answer arrived (`/validate/polltransaction` reports it).
+    pub answered: bool,
+}

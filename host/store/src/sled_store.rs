@@ -1,8 +1,8 @@
 //! `SledStore`: the `Store` trait over sled trees, with an owner index kept in step by transactions.
 //!
 //! Trees: `tokens` (serial -> token), `token_owners` (escaped `resolver 0 user_id 0 serial` -> empty),
-//! `resolvers`, `realms`, `admins` (name -> record), `config` (key -> string) and `meta` (id counters and
-//! the store format). Values are `codec` envelopes. sled 0.34 runs every transaction under a global write
+//! `resolvers`, `realms`, `admins`, `policies` (name -> record), `challenges` (`transaction id 0 serial`
+//! -> record), `config` (key -> string) and `meta` (id counters and the store format). Values are `codec` envelopes. sled 0.34 runs every transaction under a global write
 //! lock that single-key operations respect, so a plain `compare_and_swap` is atomic with respect to them.
 
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ use sled::{IVec, Transactional, Tree};
 use crate::codec::{corrupt, decode, encode, owner_key, owner_prefix, serial_of_owner_key};
 use crate::commit::{Committer, DiskSyncer, Syncer};
 use crate::{
-    AdminRecord, Cas, CommitTicket, RealmRecord, ResolverRecord, Store, StoreError, TokenFilter,
-    TokenRecord, Versioned,
+    AdminRecord, Cas, ChallengeRecord, CommitTicket, PolicyRecord, RealmRecord, ResolverRecord,
+    Store, StoreError, TokenFilter, TokenRecord, Versioned,
 };
 
 const TOKENS: &str = "tokens";
@@ -41,6 +41,8 @@ pub struct SledStore {
     admins: Tree,
     pub(crate) config: Tree,
     pub(crate) meta: Tree,
+    policies: Tree,
+    challenges: Tree,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -122,6 +124,8 @@ impl SledStore {
             admins: tree("admins")?,
             config: tree("config")?,
             meta: store_meta,
+            policies: tree("policies")?,
+            challenges: tree("challenges")?,
         })
     }
 
@@ -173,6 +177,15 @@ fn next_id(
     let next = last + 1;
     let _ = meta.insert(key, &next.to_be_bytes()).map_err(storage)?;
     Ok(next)
+}
+
+/// `transaction id 0 serial`: the challenges of one transaction are one prefix scan.
+fn challenge_key(transaction_id: &str, serial: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(transaction_id.len() + 1 + serial.len());
+    k.extend_from_slice(transaction_id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(serial.as_bytes());
+    k
 }
 
 fn owner_index_key(t: &TokenRecord) -> Option<Vec<u8>> {
@@ -410,6 +423,67 @@ impl Store for SledStore {
     }
     fn delete_config(&self, key: &str) -> Result<bool, StoreError> {
         remove(&self.config, key)
+    }
+
+    fn put_policy(&self, p: &PolicyRecord) -> Result<(), StoreError> {
+        put_encoded(&self.policies, &p.name, p)
+    }
+    fn list_policies(&self) -> Result<Vec<PolicyRecord>, StoreError> {
+        list_decoded(&self.policies, "policies")
+    }
+    fn delete_policy(&self, name: &str) -> Result<bool, StoreError> {
+        remove(&self.policies, name)
+    }
+
+    fn put_challenge(&self, c: &ChallengeRecord) -> Result<(), StoreError> {
+        let key = challenge_key(&c.transaction_id, &c.serial);
+        let _ = self.challenges.insert(key, encode(c)?).map_err(io)?;
+        Ok(())
+    }
+    fn challenges(&self, transaction_id: &str) -> Result<Vec<ChallengeRecord>, StoreError> {
+        self.challenges
+            .scan_prefix(challenge_key(transaction_id, ""))
+            .map(|kv| {
+                let (k, v) = kv.map_err(io)?;
+                decode("challenges", &k, &v)
+            })
+            .collect()
+    }
+    fn take_challenges(&self, transaction_id: &str) -> Result<usize, StoreError> {
+        let mut taken = 0;
+        for key in self
+            .challenges
+            .scan_prefix(challenge_key(transaction_id, ""))
+            .keys()
+        {
+            taken += usize::from(
+                self.challenges
+                    .remove(key.map_err(io)?)
+                    .map_err(io)?
+                    .is_some(),
+            );
+        }
+        Ok(taken)
+    }
+    fn purge_challenges(&self, now: f64) -> Result<usize, StoreError> {
+        let mut purged = 0;
+        for kv in self.challenges.iter() {
+            let (k, v) = kv.map_err(io)?;
+            let expired = match decode::<ChallengeRecord>("challenges", &k, &v) {
+                Ok(c) => c.expires < now,
+                // An undecodable challenge can never be answered: drop it.
+                Err(_) => true,
+            };
+            if expired {
+                purged += usize::from(
+                    self.challenges
+                        .compare_and_swap(&k, Some(&v), None::<&[u8]>)
+                        .map_err(io)?
+                        .is_ok(),
+                );
+            }
+        }
+        Ok(purged)
     }
 
     fn commit(&self) -> CommitTicket {

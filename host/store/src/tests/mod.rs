@@ -1,5 +1,6 @@
 //! Store tests over real sled directories: record CRUD and the owner index, group commit, crash durability.
 
+mod challenges;
 mod crud;
 mod durability;
 
