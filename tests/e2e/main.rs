@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod challenge;
 mod durability;
 mod errors;
 mod harness;

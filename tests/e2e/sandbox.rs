@@ -23,6 +23,7 @@ fn hostile_server(instance_mode: &'static str) -> Server {
         memory_limit_mib: Some(64),
         fixture_plugins: HOSTILE.to_vec(),
         strip_manifest_limits: false,
+        ..Default::default()
     })
 }
 
@@ -94,6 +95,7 @@ fn the_config_limits_bound_plugins_whose_manifest_sets_none() {
         memory_limit_mib: Some(32),
         fixture_plugins: vec!["hostile-loop", "hostile-grow"],
         strip_manifest_limits: true,
+        ..Default::default()
     });
     let anon = server.anon().timeout(Duration::from_secs(30));
     let good = enroll_rfc_hotp(&server.admin(), "GOOD0002", "");

@@ -13,6 +13,7 @@ pub mod state;
 // lead: handler modules
 pub mod realm;
 pub mod resolver;
+pub mod system;
 pub mod token;
 pub mod user;
 pub mod validate;
@@ -40,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .merge(validate::routes())
         .merge(realm::routes())
         .merge(resolver::routes())
-        .merge(user::routes());
+        .merge(user::routes())
+        .merge(system::routes());
     finish(routes).with_state(state)
 }
 

@@ -16,6 +16,8 @@ enum Kind {
     Bool,
     /// A whole number in the given inclusive range.
     Int(u64, u64),
+    /// One of these numbers.
+    OneOf(&'static [u64]),
 }
 
 /// The keys Tessera understands: name, type, and whether `GET /system/` shows it even when unset
@@ -30,7 +32,7 @@ const KEYS: &[(&str, Kind, bool)] = &[
     ("DefaultMaxFailCount", Kind::Int(1, 1_000_000), false),
     ("DefaultCountWindow", Kind::Int(1, 1_000_000), false),
     ("DefaultSyncWindow", Kind::Int(1, 1_000_000), false),
-    ("DefaultOtpLen", Kind::Int(6, 8), false),
+    ("DefaultOtpLen", Kind::OneOf(&[6, 8]), false),
     ("DefaultChallengeValidityTime", Kind::Int(1, 86_400), false),
 ];
 
@@ -150,6 +152,17 @@ fn normalise(key: &str, value: &str) -> Result<(&'static str, String), PiError> 
             _ => {
                 return Err(PiError::parameter(format!(
                     "{name} must be a whole number from {lo} to {hi}, not '{}'",
+                    shorten(value)
+                )));
+            }
+        },
+        Kind::OneOf(allowed) => match value.trim().parse::<u64>() {
+            Ok(n) if allowed.contains(&n) => n.to_string(),
+            _ => {
+                let allowed: Vec<String> = allowed.iter().map(u64::to_string).collect();
+                return Err(PiError::parameter(format!(
+                    "{name} must be one of {}, not '{}'",
+                    allowed.join(", "),
                     shorten(value)
                 )));
             }

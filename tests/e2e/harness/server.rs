@@ -29,7 +29,13 @@ pub struct Options {
     pub fixture_plugins: Vec<&'static str>,
     /// Install the fixtures' manifests without their `[limits]` table, so the config's limits apply.
     pub strip_manifest_limits: bool,
+    /// Run the server under libfaketime (Debian's `faketime` package) so that the test can move
+    /// its wall clock with `Server::shift_clock`; monotonic time (timers) is left alone.
+    pub fake_clock: bool,
 }
+
+/// libfaketime's multi-threaded preload library on Debian.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
 /// One server: its temporary root (data dir, config, plugin dir, log) and the running process.
 ///
@@ -38,6 +44,7 @@ pub struct Options {
 pub struct Server {
     root: TempDir,
     has_plugin_dir: bool,
+    fake_clock: bool,
     child: Option<Child>,
     base: String,
 }
@@ -77,6 +84,7 @@ impl Server {
         let mut server = Server {
             root,
             has_plugin_dir,
+            fake_clock: opts.fake_clock,
             child: None,
             base: String::new(),
         };
@@ -126,6 +134,20 @@ impl Server {
             .arg(self.data_dir())
             .arg("--config")
             .arg(self.config_path());
+        if self.fake_clock {
+            assert!(
+                Path::new(LIBFAKETIME).exists(),
+                "{LIBFAKETIME} is missing: install Debian's faketime package (scripts/setup.sh does)"
+            );
+            let clock = self.root.path().join("faketime");
+            if !clock.exists() {
+                fs::write(&clock, "+0\n").unwrap();
+            }
+            cmd.env("LD_PRELOAD", LIBFAKETIME)
+                .env("FAKETIME_TIMESTAMP_FILE", &clock)
+                .env("FAKETIME_NO_CACHE", "1")
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        }
         if self.has_plugin_dir {
             cmd.arg("--plugin-dir")
                 .arg(self.root.path().join("plugins"));
@@ -193,6 +215,15 @@ impl Server {
     /// Starts the server again on the same data dir (after `kill9` or `stop`); the port changes.
     pub fn restart(&mut self) {
         self.spawn();
+    }
+
+    /// Move the server's wall clock to `seconds` after real time (needs `Options::fake_clock`).
+    pub fn shift_clock(&self, seconds: i64) {
+        assert!(
+            self.fake_clock,
+            "start the server with Options {{ fake_clock: true }}"
+        );
+        fs::write(self.root.path().join("faketime"), format!("{seconds:+}\n")).unwrap();
     }
 
     /// `http://127.0.0.1:PORT`
