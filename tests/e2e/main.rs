@@ -17,4 +17,5 @@ mod race;
 mod readme;
 mod sandbox;
 mod seeds;
+mod throttle;
 mod totp;

@@ -13,6 +13,7 @@ mod pin;
 mod qr;
 mod realms;
 mod sysconfig;
+mod throttle;
 mod tokens;
 mod users;
 mod validate;
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use clock::{Clock, FixedClock, SystemClock, format_timestamp, parse_timestamp};
 pub use pin::{PinHashParams, PinHasher};
 pub use sysconfig::SysConfig;
+pub use throttle::ThrottleConfig;
 pub use tessera_proto::PiError;
 pub use tokens::InitResult;
 pub use users::ResolvedUser;
@@ -41,6 +43,7 @@ pub struct CoreConfig {
     pub default_maxfail: u32,
     pub default_count_window: u32,
     pub default_sync_window: u32,
+    pub throttle: ThrottleConfig,
 }
 
 impl Default for CoreConfig {
@@ -52,6 +55,7 @@ impl Default for CoreConfig {
             default_maxfail: 10,
             default_count_window: 10,
             default_sync_window: 1000,
+            throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -72,6 +76,7 @@ struct Inner {
     jwt_secret: Vec<u8>,
     directory: directory::Directory,
     sys: sysconfig::SysConfigCell,
+    throttle: throttle::Throttle,
 }
 
 impl Tessera {
@@ -87,6 +92,7 @@ impl Tessera {
         let jwt_secret = admins::load_or_create_jwt_secret(store.as_ref(), &sealer)?;
         let directory = directory::Directory::load(store.as_ref())?;
         let sys = sysconfig::SysConfigCell::load(store.as_ref(), &cfg)?;
+        let throttle = throttle::Throttle::new(cfg.throttle);
         Ok(Tessera {
             inner: Arc::new(Inner {
                 store,
@@ -98,6 +104,7 @@ impl Tessera {
                 jwt_secret,
                 directory,
                 sys,
+                throttle,
             }),
         })
     }

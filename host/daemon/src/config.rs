@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
-use tessera_core::{CoreConfig, PinHashParams};
+use tessera_core::{CoreConfig, PinHashParams, ThrottleConfig};
 use tessera_runtime::{InstanceMode, RuntimeConfig};
 
 /// The whole file. Unknown keys are errors, so that a typo does not silently fall back to a default.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address and port `serve` listens on.
@@ -26,6 +26,33 @@ pub struct Config {
     pub pin_hash: PinHash,
     pub plugins: Plugins,
     pub tokens: Tokens,
+    pub throttle: Throttle,
+}
+
+/// Brute-force throttling of `/validate/check` (off by default: privacyIDEA has none).
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Throttle {
+    pub enabled: bool,
+    pub user_free_failures: u32,
+    pub client_free_failures: u32,
+    pub base_delay_secs: f64,
+    pub max_delay_secs: f64,
+    pub forget_after_secs: f64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        let t = ThrottleConfig::default();
+        Throttle {
+            enabled: t.enabled,
+            user_free_failures: t.user_free_failures,
+            client_free_failures: t.client_free_failures,
+            base_delay_secs: t.base_delay_secs,
+            max_delay_secs: t.max_delay_secs,
+            forget_after_secs: t.forget_after_secs,
+        }
+    }
 }
 
 /// argon2id cost of OTP PINs and administrator passwords.
@@ -81,6 +108,7 @@ impl Default for Config {
             pin_hash: PinHash::default(),
             plugins: Plugins::default(),
             tokens: Tokens::default(),
+            throttle: Throttle::default(),
         }
     }
 }
@@ -181,6 +209,20 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir must not be empty");
         }
+        let t = &self.throttle;
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(t.base_delay_secs)
+            || !positive(t.max_delay_secs)
+            || !positive(t.forget_after_secs)
+            || t.base_delay_secs > t.max_delay_secs
+        {
+            bail!(
+                "[throttle] base_delay_secs = {}, max_delay_secs = {}, forget_after_secs = {}: need positive numbers with base_delay_secs <= max_delay_secs",
+                t.base_delay_secs,
+                t.max_delay_secs,
+                t.forget_after_secs
+            );
+        }
         Ok(())
     }
 
@@ -206,6 +248,14 @@ impl Config {
             default_maxfail: self.tokens.maxfail,
             default_count_window: self.tokens.count_window,
             default_sync_window: self.tokens.sync_window,
+            throttle: ThrottleConfig {
+                enabled: self.throttle.enabled,
+                user_free_failures: self.throttle.user_free_failures,
+                client_free_failures: self.throttle.client_free_failures,
+                base_delay_secs: self.throttle.base_delay_secs,
+                max_delay_secs: self.throttle.max_delay_secs,
+                forget_after_secs: self.throttle.forget_after_secs,
+            },
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Options {
     /// Run the server under libfaketime (Debian's `faketime` package) so that the test can move
     /// its wall clock with `Server::shift_clock`; monotonic time (timers) is left alone.
     pub fake_clock: bool,
+    /// More TOML tables appended to the config file (e.g. a `[throttle]` table).
+    pub extra_config: &'static str,
 }
 
 /// libfaketime's multi-threaded preload library on Debian.
@@ -303,6 +305,7 @@ fn config_toml(opts: &Options) -> String {
         s += "\n[plugins]\n";
         s += &plugins;
     }
+    s += opts.extra_config;
     s
 }
 

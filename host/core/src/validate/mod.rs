@@ -22,6 +22,7 @@ use tessera_proto::{ErrorKind, Params, PiError};
 use tessera_store::{TokenRecord, Versioned};
 
 use crate::auth_options::{AuthOptions, PolicyContext};
+use crate::throttle::Subject;
 use crate::{ResolvedUser, Tessera, store_err};
 
 pub(crate) use judge::split_pass;
@@ -133,6 +134,20 @@ impl CheckResult {
     }
 }
 
+/// Whose failures a request counts against: the user (or serial) first, then the client address.
+fn throttle_subjects(req: &CheckRequest) -> Vec<Subject> {
+    let lower = |s: &Option<String>| s.as_deref().unwrap_or_default().to_lowercase();
+    let mut subjects = vec![match (&req.user, &req.serial) {
+        (Some(_), _) => Subject::User(lower(&req.realm), lower(&req.user)),
+        (None, Some(serial)) => Subject::User("serial".into(), serial.clone()),
+        (None, None) => Subject::User("transaction".into(), lower(&req.transaction_id)),
+    }];
+    if let Some(ip) = req.client {
+        subjects.push(Subject::Client(ip));
+    }
+    subjects
+}
+
 /// Everything one request needs while it runs.
 pub(crate) struct Attempt<'a> {
     pub req: &'a CheckRequest,
@@ -142,8 +157,33 @@ pub(crate) struct Attempt<'a> {
 }
 
 impl Tessera {
-    /// `POST/GET /validate/check`.
+    /// `POST/GET /validate/check`, behind the brute-force throttle (when configured).
     pub async fn validate_check(&self, req: &CheckRequest) -> Result<CheckResult, PiError> {
+        let throttle = &self.inner.throttle;
+        if !throttle.enabled() {
+            return self.check_unthrottled(req).await;
+        }
+        let now = self.now();
+        let subjects = throttle_subjects(req);
+        if let Some(wait) = throttle.blocked(&subjects, now) {
+            tracing::info!(user = ?req.user, client = ?req.client, wait, "check refused: throttled");
+            return Ok(CheckResult::reject(format!(
+                "Too many failed attempts. Try again in {} seconds.",
+                wait.ceil() as u64
+            )));
+        }
+        let result = self.check_unthrottled(req).await;
+        match &result {
+            Ok(r) if r.accepted() => throttle.succeeded(&subjects[0]),
+            Ok(r) if r.authentication == Authentication::Reject => throttle.failed(&subjects, now),
+            // Guessing at user names counts too.
+            Err(e) if e.kind == ErrorKind::User => throttle.failed(&subjects, now),
+            _ => {}
+        }
+        result
+    }
+
+    async fn check_unthrottled(&self, req: &CheckRequest) -> Result<CheckResult, PiError> {
         let now = self.now();
         self.purge_challenges_now_and_then(now);
         let (user, serials) = match (&req.serial, &req.user, &req.transaction_id) {
