@@ -9,6 +9,7 @@ use rand::RngCore;
 use serde_json::{Map, Value, json};
 use tessera_proto::{Envelope, ErrorKind, PiError};
 
+use crate::client::ClientIp;
 use crate::error::{ApiError, Reply};
 use crate::jwt::{self, Claims, Role};
 use crate::params::Input;
@@ -23,6 +24,31 @@ pub fn routes() -> Router<AppState> {
 /// The claims of a valid administrator JWT. Extracting it answers 401 (4033/4304/4305) or 403 (4306) otherwise.
 #[derive(Clone, Debug)]
 pub struct AdminAuth(pub Claims);
+
+impl AdminAuth {
+    /// The administrator as policies see them.
+    pub fn caller(&self) -> tessera_core::Caller {
+        tessera_core::Caller::Admin {
+            name: self.0.username.clone(),
+        }
+    }
+
+    /// Require the admin right `action` (on no particular object); 403/303 if policies deny it.
+    pub fn need(&self, s: &AppState, action: &str, ip: ClientIp) -> Result<Vec<String>, PiError> {
+        self.need_on(s, action, tessera_core::Target::default(), ip)
+    }
+
+    /// Require the admin right `action` on an object of a realm / resolver / user.
+    pub fn need_on(
+        &self,
+        s: &AppState,
+        action: &str,
+        target: tessera_core::Target<'_>,
+        ip: ClientIp,
+    ) -> Result<Vec<String>, PiError> {
+        s.core.check_right(&self.caller(), action, target, ip.0)
+    }
+}
 
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
@@ -71,15 +97,20 @@ pub fn admin_from_headers(headers: &HeaderMap, secret: &[u8], now: f64) -> Resul
     Ok(claims)
 }
 
-fn wrong_credentials() -> ApiError {
+pub(crate) fn wrong_credentials() -> ApiError {
     ApiError::new(
         ErrorKind::AuthWrongCredentials,
         "Authentication failure. Wrong credentials",
     )
 }
 
-/// `POST /auth`: `username`, `password` of a local administrator → a JWT and the WebUI settings.
-async fn login(State(state): State<AppState>, params: Input) -> Result<Reply, ApiError> {
+/// `POST /auth`: a local administrator (`username`, `password`, no realm) or a realm user
+/// (`username` or `user@realm`, `realm`, `password`; see `user_login`) → a JWT and the WebUI settings.
+async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    params: Input,
+) -> Result<Reply, ApiError> {
     let username = params.get_nonempty("username").ok_or_else(|| {
         ApiError::new(
             ErrorKind::AuthWrongCredentials,
@@ -87,38 +118,54 @@ async fn login(State(state): State<AppState>, params: Input) -> Result<Reply, Ap
         )
     })?;
     let password = params.get("password").unwrap_or("");
-    // Only local administrators log in; realm users (role "user") are not supported yet.
-    if params.get_nonempty("realm").is_some() || password.is_empty() {
-        tracing::info!(%username, "login refused");
-        return Err(wrong_credentials());
+    let realm = params.get_nonempty("realm");
+    if realm.is_none()
+        && !password.is_empty()
+        && state.core.verify_admin(username, password).await?
+    {
+        return Ok(admin_login(&state, username));
     }
-    if !state.core.verify_admin(username, password).await? {
-        tracing::info!(%username, "login refused: wrong credentials");
-        return Err(wrong_credentials());
-    }
+    crate::user_login::login(&state, username, realm, password, &params, ip).await
+}
+
+fn admin_login(state: &AppState, username: &str) -> Reply {
+    let now = state.core.now();
+    let token = issue_token(state, username, "", Role::Admin);
+    tracing::info!(%username, "administrator logged in");
+    let caller = tessera_core::Caller::Admin {
+        name: username.to_string(),
+    };
+    let mut rights: Vec<String> = ADMIN_RIGHTS.iter().map(|r| r.to_string()).collect();
+    rights.extend(
+        state
+            .core
+            .token_types()
+            .into_iter()
+            .map(|(t, _)| format!("enroll{}", t.to_ascii_uppercase())),
+    );
+    rights.retain(|r| {
+        state
+            .core
+            .check_right(&caller, r, tessera_core::Target::default(), None)
+            .is_ok()
+    });
+    Reply(Envelope::ok(login_value(token, username, rights), now))
+}
+
+/// A signed JWT for `username` valid for the configured lifetime.
+pub(crate) fn issue_token(state: &AppState, username: &str, realm: &str, role: Role) -> String {
     let now = state.core.now();
     let mut nonce = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let claims = Claims {
         username: username.to_string(),
-        realm: String::new(),
+        realm: realm.to_string(),
         nonce: Some(hex::encode(nonce)),
-        role: Role::Admin,
+        role,
         authtype: "password".into(),
         exp: now.max(0.0) as u64 + state.core.jwt_validity().as_secs(),
     };
-    let token = jwt::issue(state.core.jwt_secret(), &claims);
-    tracing::info!(%username, "administrator logged in");
-    let types: Vec<String> = state
-        .core
-        .token_types()
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    Ok(Reply(Envelope::ok(
-        login_value(token, username, &types),
-        now,
-    )))
+    jwt::issue(state.core.jwt_secret(), &claims)
 }
 
 /// Admin actions Tessera implements, named as privacyIDEA's policy actions (the WebUI shows buttons by them).
@@ -150,13 +197,7 @@ const ADMIN_RIGHTS: &[&str] = &[
 ];
 
 /// `result.value` of a successful `/auth`, shaped like privacyIDEA 3.7's (01-auth-admin.json).
-fn login_value(token: String, username: &str, token_types: &[String]) -> Value {
-    let mut rights: Vec<String> = ADMIN_RIGHTS.iter().map(|r| r.to_string()).collect();
-    rights.extend(
-        token_types
-            .iter()
-            .map(|t| format!("enroll{}", t.to_ascii_uppercase())),
-    );
+pub(crate) fn login_value(token: String, username: &str, rights: Vec<String>) -> Value {
     json!({
         "log_level": 20,
         "menus": ["audit", "users", "tokens", "config"],
@@ -299,7 +340,11 @@ mod tests {
         let captured: Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let want = captured["response"]["result"]["value"].as_object().unwrap();
-        let got = login_value("t".into(), "admin", &["hotp".into(), "totp".into()]);
+        let got = login_value(
+            "t".into(),
+            "admin",
+            vec!["enrollHOTP".into(), "enrollTOTP".into(), "tokenlist".into()],
+        );
         let got = got.as_object().unwrap();
         let mut missing: Vec<&String> = want
             .keys()

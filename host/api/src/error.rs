@@ -15,6 +15,8 @@ pub struct ApiError {
     pub error: PiError,
     /// A status the table has no row for (413 for an oversized body); `None` uses the table.
     status: Option<StatusCode>,
+    /// `detail` of the answer (a login that needs a challenge answer carries it here).
+    detail: Option<Value>,
 }
 
 impl ApiError {
@@ -34,6 +36,16 @@ impl ApiError {
                 "The request body is larger than the limit of {limit} bytes."
             )),
             status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            detail: None,
+        }
+    }
+
+    /// An error whose answer carries `detail` (privacyIDEA's challenge during `/auth`).
+    pub fn with_detail(error: PiError, detail: Value) -> Self {
+        ApiError {
+            error,
+            status: None,
+            detail: Some(detail),
         }
     }
 
@@ -66,6 +78,9 @@ impl ApiError {
         if self.error.kind == ErrorKind::AuthWrongCredentials {
             envelope.detail = Some(Value::Object(serde_json::Map::new()));
         }
+        if let Some(detail) = &self.detail {
+            envelope.detail = Some(detail.clone());
+        }
         envelope
     }
 }
@@ -88,6 +103,7 @@ impl From<PiError> for ApiError {
         ApiError {
             error,
             status: None,
+            detail: None,
         }
     }
 }
@@ -236,6 +252,7 @@ mod tests {
             (TokenAdmin, 400, 301),
             (ConfigAdmin, 400, 302),
             (Resolver, 400, 907),
+            (Policy, 403, 303),
             (AuthMissingRight, 403, 4306),
             (NotFound, 404, 404),
             (MethodNotAllowed, 405, 405),

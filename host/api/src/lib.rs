@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod auth;
+pub mod caller;
 pub mod client;
 pub mod error;
 mod fallback;
@@ -11,11 +12,13 @@ pub mod params;
 pub mod state;
 
 // lead: handler modules
+pub mod policy;
 pub mod realm;
 pub mod resolver;
 pub mod system;
 pub mod token;
 pub mod user;
+mod user_login;
 pub mod validate;
 
 use std::time::Instant;
@@ -42,7 +45,8 @@ pub fn router(state: AppState) -> Router {
         .merge(realm::routes())
         .merge(resolver::routes())
         .merge(user::routes())
-        .merge(system::routes());
+        .merge(system::routes())
+        .merge(policy::routes());
     finish(routes).with_state(state)
 }
 

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tessera_proto::Envelope;
 
+use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
 pub fn routes() -> Router<AppState> {
@@ -25,7 +26,8 @@ fn ok(s: &AppState, value: Value) -> Reply {
     Reply(Envelope::ok(value, s.core.now()))
 }
 
-async fn list(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiError> {
+async fn list(State(s): State<AppState>, a: AdminAuth, ip: ClientIp) -> Result<Reply, ApiError> {
+    a.need(&s, "configread", ip)?;
     Ok(ok(
         &s,
         serde_json::to_value(s.core.realms()).map_err(ApiError::internal)?,
@@ -34,24 +36,33 @@ async fn list(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiErro
 
 async fn set(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(name): Path<String>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "configwrite", ip)?;
     let (added, failed) = s.core.set_realm(&name, &p)?;
     Ok(ok(&s, json!({ "added": added, "failed": failed })))
 }
 
 async fn remove(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(name): Path<String>,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "configdelete", ip)?;
     s.core.delete_realm(&name)?;
     Ok(ok(&s, json!(1)))
 }
 
-async fn get_default(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiError> {
+async fn get_default(
+    State(s): State<AppState>,
+    a: AdminAuth,
+    ip: ClientIp,
+) -> Result<Reply, ApiError> {
+    a.need(&s, "configread", ip)?;
     let realms = s.core.realms();
     let value = match s
         .core
@@ -66,14 +77,21 @@ async fn get_default(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, 
 
 async fn set_default(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(name): Path<String>,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "configwrite", ip)?;
     s.core.set_default_realm(&name)?;
     Ok(ok(&s, json!(1)))
 }
 
-async fn clear_default(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiError> {
+async fn clear_default(
+    State(s): State<AppState>,
+    a: AdminAuth,
+    ip: ClientIp,
+) -> Result<Reply, ApiError> {
+    a.need(&s, "configdelete", ip)?;
     s.core.clear_default_realm()?;
     Ok(ok(&s, json!(1)))
 }
@@ -81,7 +99,8 @@ async fn clear_default(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply
 async fn clear_default_named(
     State(s): State<AppState>,
     a: AdminAuth,
+    ip: ClientIp,
     Path(_name): Path<String>,
 ) -> Result<Reply, ApiError> {
-    clear_default(State(s), a).await
+    clear_default(State(s), a, ip).await
 }

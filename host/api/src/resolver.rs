@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tessera_proto::Envelope;
 
+use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
 pub fn routes() -> Router<AppState> {
@@ -20,7 +21,8 @@ fn ok(s: &AppState, value: Value) -> Reply {
     Reply(Envelope::ok(value, s.core.now()))
 }
 
-async fn list(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiError> {
+async fn list(State(s): State<AppState>, a: AdminAuth, ip: ClientIp) -> Result<Reply, ApiError> {
+    a.need(&s, "resolverread", ip)?;
     Ok(ok(
         &s,
         serde_json::to_value(s.core.resolvers(None)?).map_err(ApiError::internal)?,
@@ -29,9 +31,11 @@ async fn list(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiErro
 
 async fn read(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(name): Path<String>,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "resolverread", ip)?;
     Ok(ok(
         &s,
         serde_json::to_value(s.core.resolvers(Some(&name))?).map_err(ApiError::internal)?,
@@ -40,19 +44,23 @@ async fn read(
 
 async fn set(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(name): Path<String>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "resolverwrite", ip)?;
     s.core.set_resolver(&name, &p)?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn test(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "resolverwrite", ip)?;
     let n = s.core.test_resolver(&p)?;
     let detail =
         json!({ "description": format!("Resolver configuration is valid: {n} users found.") });
@@ -63,9 +71,11 @@ async fn test(
 
 async fn remove(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(name): Path<String>,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "resolverdelete", ip)?;
     s.core.delete_resolver(&name)?;
     Ok(ok(&s, json!(1)))
 }

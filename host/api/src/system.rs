@@ -6,6 +6,7 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tessera_proto::{Envelope, PiError};
 
+use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
 pub fn routes() -> Router<AppState> {
@@ -21,7 +22,8 @@ fn ok(s: &AppState, value: Value) -> Reply {
     Reply(Envelope::ok(value, s.core.now()))
 }
 
-async fn list(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiError> {
+async fn list(State(s): State<AppState>, a: AdminAuth, ip: ClientIp) -> Result<Reply, ApiError> {
+    a.need(&s, "configread", ip)?;
     let mut value = serde_json::Map::new();
     for (k, v) in s.core.sysconfig_view() {
         value.insert(k, json!(v));
@@ -35,9 +37,11 @@ async fn list(State(s): State<AppState>, _a: AdminAuth) -> Result<Reply, ApiErro
 
 async fn one(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(key): Path<String>,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "configread", ip)?;
     let view = s.core.sysconfig_view();
     match view.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)) {
         Some((_, v)) => Ok(ok(&s, json!(v))),
@@ -45,16 +49,24 @@ async fn one(
     }
 }
 
-async fn set(State(s): State<AppState>, _a: AdminAuth, Input(p): Input) -> Result<Reply, ApiError> {
+async fn set(
+    State(s): State<AppState>,
+    a: AdminAuth,
+    ip: ClientIp,
+    Input(p): Input,
+) -> Result<Reply, ApiError> {
+    a.need(&s, "configwrite", ip)?;
     let answer = s.core.set_sysconfig(&p).await?;
     Ok(ok(&s, json!(answer)))
 }
 
 async fn remove(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Path(key): Path<String>,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "configdelete", ip)?;
     if key.len() > 128 {
         return Err(PiError::parameter("configuration key is too long").into());
     }

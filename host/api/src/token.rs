@@ -1,4 +1,6 @@
-//! `/token/*`: enroll, list, delete and administer tokens (admin JWT required).
+//! `/token/*`: enroll, list, delete and administer tokens. Administrators need the admin right of
+//! each action on the token's realm (once admin policies exist); realm users act on their own
+//! tokens only, with the user-scope rights.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -6,6 +8,10 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tessera_proto::{Envelope, Params, PiError};
 
+use tessera_core::Target;
+
+use crate::caller::TokenCaller;
+use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
 pub fn routes() -> Router<AppState> {
@@ -44,9 +50,35 @@ fn serial(path: Option<Path<String>>, p: &Params) -> Result<String, PiError> {
 
 async fn init(
     State(s): State<AppState>,
-    _a: AdminAuth,
-    Input(p): Input,
+    c: TokenCaller,
+    ip: ClientIp,
+    Input(mut p): Input,
 ) -> Result<Reply, ApiError> {
+    let ttype = p
+        .get_nonempty("type")
+        .unwrap_or("hotp")
+        .to_ascii_uppercase();
+    let right = format!("enroll{ttype}");
+    match &c {
+        TokenCaller::User(u) => {
+            // A user enrolls for themselves, whatever the request says.
+            p.insert("user", u.login.clone());
+            p.insert("realm", u.realm.clone());
+            c.need(&s, &right, Target::default(), ip)?;
+        }
+        TokenCaller::Admin(_) => {
+            let owner = match p.get_nonempty("user") {
+                Some(user) => Some(s.core.resolve_user(user, p.get_nonempty("realm"))?),
+                None => None,
+            };
+            let target = Target {
+                realm: Some(owner.as_ref().map_or("", |u| u.realm.as_str())),
+                resolver: owner.as_ref().map(|u| u.resolver.as_str()),
+                user: owner.as_ref().map(|u| u.login.as_str()),
+            };
+            c.need(&s, &right, target, ip)?;
+        }
+    }
     let r = s.core.init_token(&p).await?;
     Ok(Reply(
         Envelope::ok(json!(true), s.core.now()).with_detail(Value::Object(r.detail)),
@@ -55,10 +87,16 @@ async fn init(
 
 async fn list(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    let page = s.core.list_tokens(&p)?;
+    let page = match &c {
+        TokenCaller::User(u) => s.core.list_tokens(&p, |t| tessera_core::owned_by(t, u))?,
+        TokenCaller::Admin(_) => s
+            .core
+            .list_tokens(&p, |t| c.may(&s, "tokenlist", t, ip).is_ok())?,
+    };
     Ok(ok(
         &s,
         serde_json::to_value(page).map_err(ApiError::internal)?,
@@ -67,108 +105,138 @@ async fn list(
 
 async fn delete_by_path(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     Path(serial): Path<String>,
 ) -> Result<Reply, ApiError> {
+    c.token(&s, "delete", &serial, ip)?;
     s.core.delete_token(&serial).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn delete_by_param(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    s.core.delete_token(p.required_nonempty("serial")?).await?;
+    let serial = p.required_nonempty("serial")?;
+    c.token(&s, "delete", serial, ip)?;
+    s.core.delete_token(serial).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn assign(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
+    let user = s
+        .core
+        .resolve_user(p.required_nonempty("user")?, p.get_nonempty("realm"))?;
+    a.need_on(
+        &s,
+        "assign",
+        Target {
+            realm: Some(&user.realm),
+            resolver: Some(&user.resolver),
+            user: Some(&user.login),
+        },
+        ip,
+    )?;
     s.core.assign_token(&p).await?;
     Ok(ok(&s, json!(true)))
 }
 
 async fn unassign(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    s.core
-        .unassign_token(p.required_nonempty("serial")?)
-        .await?;
+    let serial = p.required_nonempty("serial")?;
+    c.token(&s, "unassign", serial, ip)?;
+    s.core.unassign_token(serial).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn enable(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    s.core.set_token_active(&serial(path, &p)?, true).await?;
+    let serial = serial(path, &p)?;
+    c.token(&s, "enable", &serial, ip)?;
+    s.core.set_token_active(&serial, true).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn disable(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    s.core.set_token_active(&serial(path, &p)?, false).await?;
+    let serial = serial(path, &p)?;
+    c.token(&s, "disable", &serial, ip)?;
+    s.core.set_token_active(&serial, false).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn reset(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    s.core.reset_token(&serial(path, &p)?).await?;
+    let serial = serial(path, &p)?;
+    c.token(&s, "reset", &serial, ip)?;
+    s.core.reset_token(&serial).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn resync(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
-    let found = s
-        .core
-        .resync_token(
-            &serial,
-            p.required_nonempty("otp1")?,
-            p.required_nonempty("otp2")?,
-        )
-        .await?;
+    let (otp1, otp2) = (p.required_nonempty("otp1")?, p.required_nonempty("otp2")?);
+    c.token(&s, "resync", &serial, ip)?;
+    let found = s.core.resync_token(&serial, otp1, otp2).await?;
     Ok(ok(&s, json!(found)))
 }
 
 async fn setpin(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
-    s.core.set_token_pin(&serial, p.required("otppin")?).await?;
+    let pin = p.required("otppin")?;
+    c.token(&s, "setpin", &serial, ip)?;
+    s.core.set_token_pin(&serial, pin).await?;
     Ok(ok(&s, json!(1)))
 }
 
 async fn set(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    c: TokenCaller,
+    ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
+    c.token(&s, "set", &serial, ip)?;
     let n = s.core.set_token_attributes(&serial, &p).await?;
     Ok(ok(&s, json!(n)))
 }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::routing::get;
 use tessera_proto::Envelope;
 
+use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
 pub fn routes() -> Router<AppState> {
@@ -15,9 +16,11 @@ pub fn routes() -> Router<AppState> {
 
 async fn list(
     State(s): State<AppState>,
-    _a: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "userlist", ip)?;
     let users = s.core.list_users(&p)?;
     Ok(Reply(Envelope::ok(
         serde_json::to_value(users).map_err(ApiError::internal)?,

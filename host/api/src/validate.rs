@@ -45,12 +45,43 @@ async fn check(
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let r = run_check(&s, ip, &p).await?;
-    Ok(Reply(Envelope::auth(
+    let mut detail = detail_of(&r);
+    add_user_detail(&s, &r, &mut detail)?;
+    let mut env = Envelope::auth(
         r.authentication.as_str(),
         r.accepted(),
-        Value::Object(detail_of(&r)),
+        Value::Object(detail),
         s.core.now(),
-    )))
+    );
+    if r.detail.hide {
+        env.detail = None;
+    }
+    Ok(Reply(env))
+}
+
+/// `add_user_in_response` (`detail.user`) and `add_resolver_in_response`
+/// (`detail.user-resolver`, `detail.user-realm`).
+fn add_user_detail(
+    s: &AppState,
+    r: &CheckResult,
+    detail: &mut Map<String, Value>,
+) -> Result<(), PiError> {
+    let Some(user) = &r.user else {
+        return Ok(());
+    };
+    if r.detail.add_user
+        && let Some(v) = s.core.user_details(user)?
+    {
+        detail.insert(
+            "user".into(),
+            serde_json::to_value(v).map_err(|_| PiError::internal())?,
+        );
+    }
+    if r.detail.add_resolver {
+        detail.insert("user-resolver".into(), json!(user.resolver));
+        detail.insert("user-realm".into(), json!(user.realm));
+    }
+    Ok(())
 }
 
 /// For FreeRADIUS' rlm_rest: 204 without a body on success, 400 without a body otherwise.
@@ -100,9 +131,11 @@ async fn samlcheck(
 /// Admin only (capture 75: 401/4033 without a JWT). `result.value` = number of challenges.
 async fn triggerchallenge(
     State(s): State<AppState>,
-    _admin: AdminAuth,
+    a: AdminAuth,
+    ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
+    a.need(&s, "triggerchallenge", ip)?;
     let r = s
         .core
         .trigger_challenge(

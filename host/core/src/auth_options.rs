@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use tessera_policy::{ActionValue, Matched, Query, Scope};
 use tessera_proto::PiError;
 
 use crate::Tessera;
@@ -47,9 +48,66 @@ pub(crate) struct PolicyContext<'a> {
     pub client: Option<IpAddr>,
 }
 
-impl Tessera {
-    /// The authentication options for a request.
-    pub(crate) fn auth_options(&self, _ctx: &PolicyContext<'_>) -> Result<AuthOptions, PiError> {
-        Ok(AuthOptions::default())
+impl<'a> PolicyContext<'a> {
+    /// The policy query of this context in `scope` at `now`.
+    pub fn query(&self, scope: Scope, now: f64) -> Query<'a> {
+        let mut q = Query::new(scope, now as i64);
+        q.realm = self.realm;
+        q.resolver = self.resolver;
+        q.user = self.user;
+        q.client = self.client;
+        q
     }
+}
+
+impl Tessera {
+    /// The authentication options for a request (the defaults when no policy is defined).
+    pub(crate) fn auth_options(&self, ctx: &PolicyContext<'_>) -> Result<AuthOptions, PiError> {
+        let set = self.policy_set();
+        let mut opts = AuthOptions::default();
+        if !set.has_active(Scope::Authentication) {
+            return Ok(opts);
+        }
+        let q = ctx.query(Scope::Authentication, self.now());
+        let m = set.matching(&q);
+        opts.otppin = match m.value("otppin")?.and_then(ActionValue::as_str) {
+            Some("userstore") => OtpPin::UserStore,
+            Some("none") => OtpPin::None,
+            _ => OtpPin::TokenPin,
+        };
+        opts.passthru = match m.value("passthru")? {
+            Some(ActionValue::Bool(true)) => newest(&m),
+            Some(ActionValue::Str(s)) if s.eq_ignore_ascii_case("userstore") => newest(&m),
+            Some(ActionValue::Str(other)) => {
+                tracing::warn!(target = %other, "passthru to a RADIUS server is not supported; ignored");
+                None
+            }
+            _ => None,
+        };
+        opts.pass_on_no_token = m.bool("passOnNoToken").then(|| newest(&m)).flatten();
+        opts.pass_on_no_user = m.bool("passOnNoUser").then(|| newest(&m)).flatten();
+        opts.challenge_types = m
+            .list("challenge_response")
+            .into_iter()
+            .map(|t| t.to_ascii_lowercase())
+            .collect();
+        opts.challenge_text = m
+            .value("challenge_text")?
+            .and_then(ActionValue::as_str)
+            .map(str::to_string);
+        opts.reset_all_user_tokens = m.bool("reset_all_user_tokens");
+        opts.increase_failcounter_on_challenge = m.bool("increase_failcounter_on_challenge");
+        opts.failcounter_clear_timeout = m
+            .value("failcounter_clear_timeout")?
+            .and_then(ActionValue::as_int)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        opts.policies = m.policy_names().into_iter().map(str::to_string).collect();
+        Ok(opts)
+    }
+}
+
+/// The policy that answered the last lookup (privacyIDEA names it in messages).
+fn newest(m: &Matched<'_>) -> Option<String> {
+    m.policy_names().last().map(|s| s.to_string())
 }

@@ -5,11 +5,14 @@
 //! from a `Clock`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod access;
 mod admins;
 mod auth_options;
 mod clock;
 mod directory;
+mod enroll_policy;
 mod pin;
+mod policies;
 mod qr;
 mod realms;
 mod sysconfig;
@@ -21,14 +24,17 @@ mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use access::{owned_by, token_target};
 pub use clock::{Clock, FixedClock, SystemClock, format_timestamp, parse_timestamp};
 pub use pin::{PinHashParams, PinHasher};
+pub use policies::{Caller, LoginMode, Target};
 pub use sysconfig::SysConfig;
 pub use throttle::ThrottleConfig;
 pub use tessera_proto::PiError;
+pub use tessera_store::TokenRecord;
 pub use tokens::InitResult;
 pub use users::ResolvedUser;
-pub use validate::{Authentication, Challenge, CheckRequest, CheckResult};
+pub use validate::{Authentication, Challenge, CheckRequest, CheckResult, DetailFlags};
 
 use tessera_runtime::{CallError, Runtime};
 use tessera_store::{Sealer, Store, StoreError};
@@ -77,6 +83,7 @@ struct Inner {
     directory: directory::Directory,
     sys: sysconfig::SysConfigCell,
     throttle: throttle::Throttle,
+    policies: policies::Policies,
 }
 
 impl Tessera {
@@ -93,6 +100,12 @@ impl Tessera {
         let directory = directory::Directory::load(store.as_ref())?;
         let sys = sysconfig::SysConfigCell::load(store.as_ref(), &cfg)?;
         let throttle = throttle::Throttle::new(cfg.throttle);
+        let types: Vec<String> = runtime
+            .token_types()
+            .into_iter()
+            .map(|t| t.type_name)
+            .collect();
+        let policies = policies::Policies::load(store.as_ref(), &types)?;
         Ok(Tessera {
             inner: Arc::new(Inner {
                 store,
@@ -105,6 +118,7 @@ impl Tessera {
                 directory,
                 sys,
                 throttle,
+                policies,
             }),
         })
     }

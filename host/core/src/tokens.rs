@@ -81,15 +81,19 @@ impl Tessera {
             }
             None => self.new_serial(&info.serial_prefix)?,
         };
+        let rules =
+            self.enrollment_rules(&ttype, &serial, owner.as_ref(), params.get_nonempty("pin"))?;
         let pin_hash = match params.get_nonempty("pin") {
             Some(pin) => Some(self.inner.pins.hash(pin.to_string()).await?),
             None => None,
         };
-        let plugin_params = params
+        let mut plugin_params: Vec<(String, String)> = params
             .iter()
             .filter(|(k, _)| !HOST_PARAMS.contains(k))
+            .filter(|(k, _)| !rules.overrides.iter().any(|(o, _)| o == k))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        plugin_params.extend(rules.overrides.iter().cloned());
         let now = self.now();
         let enrollment = self
             .inner
@@ -101,7 +105,10 @@ impl Tessera {
                     params: plugin_params,
                     otpkey,
                     username: owner.as_ref().map(|o| o.login.clone()),
-                    issuer: self.inner.cfg.issuer.clone(),
+                    issuer: rules
+                        .issuer
+                        .clone()
+                        .unwrap_or_else(|| self.inner.cfg.issuer.clone()),
                     now: now as u64,
                 },
             )
@@ -189,7 +196,12 @@ impl Tessera {
     }
 
     /// `GET /token/`.
-    pub fn list_tokens(&self, params: &Params) -> Result<TokenPage, PiError> {
+    /// `GET /token/`: the tokens matching the filters that `visible` lets the caller see, paged.
+    pub fn list_tokens(
+        &self,
+        params: &Params,
+        visible: impl Fn(&TokenRecord) -> bool,
+    ) -> Result<TokenPage, PiError> {
         let mut filter = TokenFilter {
             serial: params.get_nonempty("serial").map(str::to_string),
             tokentype: params.get_nonempty("type").map(str::to_ascii_lowercase),
@@ -203,7 +215,8 @@ impl Tessera {
         }
         let page = params.u64_or("page", 1)?.max(1) as usize;
         let pagesize = params.u64_or("pagesize", 15)?.clamp(1, 10_000) as usize;
-        let all = self.inner.store.list_tokens(&filter).map_err(store_err)?;
+        let mut all = self.inner.store.list_tokens(&filter).map_err(store_err)?;
+        all.retain(|t| visible(t));
         let count = all.len();
         let snap = self.inner.directory.snapshot();
         let mut names: HashMap<(String, String), String> = HashMap::new();

@@ -15,6 +15,8 @@ pub enum ErrorKind {
     ConfigAdmin,
     /// 907 ResolverError: a resolver backend failed.
     Resolver,
+    /// 303 PolicyError: a policy forbids the action (HTTP 403).
+    Policy,
     /// 4031 wrong credentials.
     AuthWrongCredentials,
     /// 4033 missing Authorization header.
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::TokenAdmin => (400, 301),
             ErrorKind::ConfigAdmin => (400, 302),
             ErrorKind::Resolver => (400, 907),
+            ErrorKind::Policy => (403, 303),
             ErrorKind::AuthWrongCredentials => (401, 4031),
             ErrorKind::AuthHeader => (401, 4033),
             ErrorKind::AuthDecoding => (401, 4304),

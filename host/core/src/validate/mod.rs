@@ -12,6 +12,7 @@
 //! request that used the same OTP makes the write conflict and the request is evaluated again, now
 //! as a replay. Every answer waits for the durable commit of what it wrote.
 
+mod authz;
 mod challenge;
 mod judge;
 mod settle;
@@ -25,6 +26,7 @@ use crate::auth_options::{AuthOptions, PolicyContext};
 use crate::throttle::Subject;
 use crate::{ResolvedUser, Tessera, store_err};
 
+pub use authz::DetailFlags;
 pub(crate) use judge::split_pass;
 
 const MAX_ATTEMPTS: usize = 64;
@@ -102,6 +104,8 @@ pub struct CheckResult {
     pub user: Option<ResolvedUser>,
     /// Policies that shaped the outcome (audit column `policies`).
     pub policies: Vec<String>,
+    /// What the authorization policies want in `detail`.
+    pub detail: DetailFlags,
 }
 
 impl CheckResult {
@@ -118,6 +122,7 @@ impl CheckResult {
             challenges: Vec::new(),
             user: None,
             policies: Vec::new(),
+            detail: DetailFlags::default(),
         }
     }
     pub(crate) fn accept(message: impl Into<String>) -> Self {
@@ -237,13 +242,13 @@ impl Tessera {
         let attempt = Attempt {
             req,
             opts,
-            user,
+            user: user.clone(),
             now,
         };
         let mut result = self.check_tokens(&attempt, &serials).await?;
         result.user = attempt.user.clone();
         result.policies = attempt.opts.policies.clone();
-        Ok(result)
+        self.authorize(&ctx, result)
     }
 
     async fn check_tokens(
