@@ -18,3 +18,5 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get install -y "${missing[@]}" || { $SUDO apt-get update && $SUDO apt-get install -y "${missing[@]}"; }
 fi
+# tessera-hwtool: libpcsclite to build; pcscd, the vpcd virtual reader and the YubiKey oracles to test.
+"$(dirname "$0")/setup-hwtool.sh"
