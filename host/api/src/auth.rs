@@ -55,6 +55,7 @@ impl FromRequestParts<AppState> for AdminAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let claims = admin_from_headers(&parts.headers, state.core.jwt_secret(), state.core.now())?;
+        crate::audit::AuditNote::of(parts).set(|n| n.administrator = Some(claims.username.clone()));
         Ok(AdminAuth(claims))
     }
 }

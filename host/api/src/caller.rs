@@ -29,8 +29,12 @@ impl FromRequestParts<AppState> for TokenCaller {
             token_from_headers(&parts.headers)?,
             s.core.now(),
         )?;
+        let note = crate::audit::AuditNote::of(parts);
         match claims.role {
-            Role::Admin => Ok(TokenCaller::Admin(AdminAuth(claims))),
+            Role::Admin => {
+                note.set(|n| n.administrator = Some(claims.username.clone()));
+                Ok(TokenCaller::Admin(AdminAuth(claims)))
+            }
             Role::User => {
                 let user = s
                     .core
@@ -41,6 +45,11 @@ impl FromRequestParts<AppState> for TokenCaller {
                             "Authentication failure. The user of this token no longer exists.",
                         )
                     })?;
+                note.set(|n| {
+                    n.user = Some(user.login.clone());
+                    n.realm = Some(user.realm.clone());
+                    n.resolver = Some(user.resolver.clone());
+                });
                 Ok(TokenCaller::User(user))
             }
         }
@@ -112,6 +121,14 @@ impl TokenCaller {
         let t = s.core.token_record(serial)?;
         self.may(s, action, &t, ip)?;
         Ok(t)
+    }
+
+    /// Record the token in the request's audit entry.
+    pub fn note_token(note: &crate::audit::AuditNote, t: &TokenRecord) {
+        note.set(|n| {
+            n.serial = Some(t.serial.clone());
+            n.token_type = Some(t.tokentype.clone());
+        });
     }
 
     /// A right on no particular token (enrollment into a realm, a user's own list).

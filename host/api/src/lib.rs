@@ -2,6 +2,7 @@
 //! (`AdminAuth`), call `tessera_core::Tessera` and answer privacyIDEA's envelope (`Reply`, `ApiError`).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod audit;
 pub mod auth;
 pub mod caller;
 pub mod client;
@@ -17,6 +18,7 @@ pub mod realm;
 pub mod resolver;
 pub mod system;
 pub mod token;
+mod token_load;
 pub mod user;
 mod user_login;
 pub mod validate;
@@ -41,12 +43,18 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         // lead: handler routes
         .merge(token::routes())
+        .merge(token_load::routes())
         .merge(validate::routes())
         .merge(realm::routes())
         .merge(resolver::routes())
         .merge(user::routes())
         .merge(system::routes())
-        .merge(policy::routes());
+        .merge(policy::routes())
+        .merge(audit::routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::audit_layer,
+        ));
     finish(routes).with_state(state)
 }
 

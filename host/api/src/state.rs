@@ -1,16 +1,28 @@
 //! `AppState`: what every handler receives. Cheap to clone (the core is reference-counted inside).
 
+use std::sync::Arc;
+
 use tessera_core::Tessera;
+
+use crate::audit::Auditing;
 
 #[derive(Clone)]
 pub struct AppState {
     /// The authentication server's logic; handlers call it and map its `PiError`s.
     pub core: Tessera,
+    /// The audit log and response signer; `None` when auditing is off.
+    pub audit: Option<Arc<Auditing>>,
 }
 
 impl AppState {
     pub fn new(core: Tessera) -> Self {
-        AppState { core }
+        AppState { core, audit: None }
+    }
+
+    /// With an audit log (one entry per request) and, if it has a signer, signed answers.
+    pub fn with_audit(mut self, auditing: Auditing) -> Self {
+        self.audit = Some(Arc::new(auditing));
+        self
     }
 }
 

@@ -10,9 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
-use tessera_core::{Authentication, CheckRequest, CheckResult};
+use tessera_core::{Authentication, CheckRequest, CheckResult, Target, token_target};
 use tessera_proto::{Envelope, PiError};
 
+use crate::audit::AuditNote;
 use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
 
@@ -32,19 +33,51 @@ pub fn routes() -> Router<AppState> {
 async fn run_check(
     s: &AppState,
     ClientIp(client): ClientIp,
+    note: &AuditNote,
     p: &tessera_proto::Params,
 ) -> Result<CheckResult, ApiError> {
+    note.set(|n| {
+        n.user = p.get_nonempty("user").map(str::to_string);
+        n.realm = p.get_nonempty("realm").map(str::to_string);
+        n.serial = p.get_nonempty("serial").map(str::to_string);
+        n.nonce = p.get_nonempty("nonce").map(str::to_string);
+        n.success = Some(false);
+    });
     let mut req = CheckRequest::from_params(p)?;
     req.client = client;
-    Ok(s.core.validate_check(&req).await?)
+    let r = s.core.validate_check(&req).await?;
+    note_result(note, &r);
+    Ok(r)
+}
+
+/// The audit columns of a check's outcome.
+fn note_result(note: &AuditNote, r: &CheckResult) {
+    note.set(|n| {
+        n.success = Some(r.accepted());
+        n.authentication = Some(r.authentication.as_str());
+        n.info = Some(r.message.clone());
+        if r.serial.is_some() {
+            n.serial = r.serial.clone();
+        }
+        n.token_type = r.tokentype.clone();
+        if let Some(u) = &r.user {
+            if !u.login.is_empty() {
+                n.user = Some(u.login.clone());
+            }
+            n.realm = Some(u.realm.clone());
+            n.resolver = Some(u.resolver.clone());
+        }
+        n.policies = r.policies.clone();
+    });
 }
 
 async fn check(
     State(s): State<AppState>,
     ip: ClientIp,
+    note: AuditNote,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    let r = run_check(&s, ip, &p).await?;
+    let r = run_check(&s, ip, &note, &p).await?;
     let mut detail = detail_of(&r);
     add_user_detail(&s, &r, &mut detail)?;
     let mut env = Envelope::auth(
@@ -88,9 +121,10 @@ fn add_user_detail(
 async fn radiuscheck(
     State(s): State<AppState>,
     ip: ClientIp,
+    note: AuditNote,
     Input(p): Input,
 ) -> Result<Response, ApiError> {
-    let r = run_check(&s, ip, &p).await?;
+    let r = run_check(&s, ip, &note, &p).await?;
     Ok(if r.accepted() {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -103,9 +137,10 @@ async fn radiuscheck(
 async fn samlcheck(
     State(s): State<AppState>,
     ip: ClientIp,
+    note: AuditNote,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    let r = run_check(&s, ip, &p).await?;
+    let r = run_check(&s, ip, &note, &p).await?;
     let mut attributes = Map::new();
     if r.accepted()
         && s.core.sysconfig().return_saml_attributes
@@ -133,9 +168,30 @@ async fn triggerchallenge(
     State(s): State<AppState>,
     a: AdminAuth,
     ip: ClientIp,
+    note: AuditNote,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
-    a.need(&s, "triggerchallenge", ip)?;
+    // The right is scoped like every admin right: by the realm of the token or of the user.
+    if let Some(serial) = p.get_nonempty("serial") {
+        let t = s.core.token_record(serial)?;
+        let (realm, resolver) = token_target(&t);
+        let target = Target {
+            realm: Some(&realm),
+            resolver: resolver.as_deref(),
+            user: None,
+        };
+        a.need_on(&s, "triggerchallenge", target, ip)?;
+    } else if let Some(login) = p.get_nonempty("user") {
+        let u = s.core.resolve_user(login, p.get_nonempty("realm"))?;
+        let target = Target {
+            realm: Some(&u.realm),
+            resolver: Some(&u.resolver),
+            user: Some(&u.login),
+        };
+        a.need_on(&s, "triggerchallenge", target, ip)?;
+    } else {
+        a.need(&s, "triggerchallenge", ip)?;
+    }
     let r = s
         .core
         .trigger_challenge(
@@ -145,6 +201,8 @@ async fn triggerchallenge(
             p.get_nonempty("type"),
         )
         .await?;
+    note_result(&note, &r);
+    note.set(|n| n.success = Some(!r.challenges.is_empty()));
     let created = r.challenges.len();
     let mut env =
         Envelope::ok(json!(created), s.core.now()).with_detail(Value::Object(detail_of(&r)));

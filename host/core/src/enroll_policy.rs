@@ -62,7 +62,12 @@ impl Tessera {
                 realm: Some(u.realm.clone()),
                 ..Default::default()
             };
-            let have = self.inner.store.list_tokens(&filter).map_err(store_err)?.len();
+            let have = self
+                .inner
+                .store
+                .list_tokens(&filter)
+                .map_err(store_err)?
+                .len();
             if have as i64 >= max {
                 return Err(denied(
                     "ERR303: The number of tokens in this realm is limited!",

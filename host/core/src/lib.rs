@@ -11,6 +11,7 @@ mod auth_options;
 mod clock;
 mod directory;
 mod enroll_policy;
+pub mod import;
 mod pin;
 mod policies;
 mod qr;
@@ -29,9 +30,9 @@ pub use clock::{Clock, FixedClock, SystemClock, format_timestamp, parse_timestam
 pub use pin::{PinHashParams, PinHasher};
 pub use policies::{Caller, LoginMode, Target};
 pub use sysconfig::SysConfig;
-pub use throttle::ThrottleConfig;
 pub use tessera_proto::PiError;
 pub use tessera_store::TokenRecord;
+pub use throttle::ThrottleConfig;
 pub use tokens::InitResult;
 pub use users::ResolvedUser;
 pub use validate::{Authentication, Challenge, CheckRequest, CheckResult, DetailFlags};

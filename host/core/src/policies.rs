@@ -72,9 +72,14 @@ pub struct Target<'a> {
 /// Who is calling an admin or self-service endpoint.
 #[derive(Clone, Debug)]
 pub enum Caller {
-    Admin { name: String },
+    Admin {
+        name: String,
+    },
     /// A realm user (logged in through `/auth` with their user-store password).
-    User { login: String, realm: String },
+    User {
+        login: String,
+        realm: String,
+    },
 }
 
 /// privacyIDEA's `webui:login_mode`: what a realm user's `/auth` password is checked against.
@@ -161,7 +166,10 @@ impl Tessera {
             .transpose()?;
         let active = params
             .get_nonempty("active")
-            .map(|a| crate::sysconfig::parse_bool(a).ok_or_else(|| PiError::parameter("active must be true or false")))
+            .map(|a| {
+                crate::sysconfig::parse_bool(a)
+                    .ok_or_else(|| PiError::parameter("active must be true or false"))
+            })
             .transpose()?;
         let realm = params.get_nonempty("realm").map(str::to_lowercase);
         let name = params.get_nonempty("name");
@@ -173,9 +181,9 @@ impl Tessera {
             .filter(|p| active.is_none_or(|a| p.active == a))
             .filter(|p| name.is_none_or(|n| p.name == n))
             .filter(|p| {
-                realm
-                    .as_deref()
-                    .is_none_or(|r| p.realm.is_empty() || p.realm.iter().any(|x| x.to_lowercase() == r))
+                realm.as_deref().is_none_or(|r| {
+                    p.realm.is_empty() || p.realm.iter().any(|x| x.to_lowercase() == r)
+                })
             })
             .map(Policy::to_json)
             .collect())

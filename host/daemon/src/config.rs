@@ -27,6 +27,43 @@ pub struct Config {
     pub plugins: Plugins,
     pub tokens: Tokens,
     pub throttle: Throttle,
+    pub audit: Audit,
+}
+
+/// The audit log (one signed entry per request) and signed answers.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Audit {
+    pub enabled: bool,
+    /// Add privacyIDEA's `signature` (RSA-PSS with the audit key) to every JSON answer.
+    pub sign_responses: bool,
+    /// Segment files; `None` is `<data_dir>/audit`.
+    pub dir: Option<PathBuf>,
+    /// `audit-private.pem` / `audit-public.pem`; `None` is `<data_dir>/audit-keys`.
+    pub key_dir: Option<PathBuf>,
+    /// Entries per segment file (retention deletes whole segments).
+    pub segment_entries: u64,
+    /// Delete segments whose newest entry is older than this many days.
+    pub max_age_days: Option<u32>,
+    /// Keep at most about this many entries (whole segments are deleted).
+    pub max_entries: Option<u64>,
+    /// The `privacyidea_server` column; `None` is the host name.
+    pub node: Option<String>,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            enabled: true,
+            sign_responses: false,
+            dir: None,
+            key_dir: None,
+            segment_entries: 100_000,
+            max_age_days: None,
+            max_entries: None,
+            node: None,
+        }
+    }
 }
 
 /// Brute-force throttling of `/validate/check` (off by default: privacyIDEA has none).
@@ -109,6 +146,7 @@ impl Default for Config {
             plugins: Plugins::default(),
             tokens: Tokens::default(),
             throttle: Throttle::default(),
+            audit: Audit::default(),
         }
     }
 }
@@ -209,6 +247,9 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir must not be empty");
         }
+        if self.audit.segment_entries == 0 {
+            bail!("[audit] segment_entries must be at least 1");
+        }
         let t = &self.throttle;
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !positive(t.base_delay_secs)
@@ -224,6 +265,20 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    pub fn audit_dir(&self) -> PathBuf {
+        self.audit
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit"))
+    }
+
+    pub fn audit_key_dir(&self) -> PathBuf {
+        self.audit
+            .key_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-keys"))
     }
 
     pub fn db_dir(&self) -> PathBuf {
@@ -294,7 +349,20 @@ mod tests {
                     .filter(|rest| rest.contains(" = "))
                     .unwrap_or(l)
             })
-            .filter(|l| !l.starts_with("enckey_file") && !l.starts_with("plugin_dir"))
+            // Keys without a default (their example value is only an example).
+            .filter(|l| {
+                ![
+                    "enckey_file ",
+                    "plugin_dir ",
+                    "dir ",
+                    "key_dir ",
+                    "max_age_days ",
+                    "max_entries ",
+                    "node ",
+                ]
+                .iter()
+                .any(|k| l.starts_with(k))
+            })
             .map(|l| format!("{l}\n"))
             .collect();
         assert_eq!(

@@ -2,9 +2,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod admin;
+mod audit_cmd;
 mod config;
 mod datadir;
 mod serve;
+mod token_cmd;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -46,6 +48,15 @@ enum Command {
     /// Manage the encryption key that seals token seeds.
     #[command(subcommand)]
     Enckey(EnckeyCommand),
+    /// Manage tokens offline: import seed files (stop `tessera serve` first).
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+    /// Check the audit log's signatures and hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage the key that signs the audit log and the answers.
+    #[command(subcommand, name = "audit-keys")]
+    AuditKeys(AuditKeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +76,25 @@ enum AdminCommand {
     /// Delete an administrator.
     Delete {
         name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify every entry (hash chain, checkpoint signatures, missing or edited lines). Exits non-zero
+    /// when anything is wrong. Safe while the server runs (its newest batch may show as unsigned).
+    Verify {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditKeysCommand {
+    /// Create the audit signing key pair (refuses to overwrite one). `serve` creates it when missing.
+    Create {
         #[command(flatten)]
         common: Common,
     },
@@ -131,6 +161,13 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Enckey(EnckeyCommand::Create { common }) => {
             admin::create_enckey(&common.load(None, None)?)
+        }
+        Command::Token(command) => token_cmd::run(command),
+        Command::Audit(AuditCommand::Verify { common }) => {
+            audit_cmd::verify(&common.load(None, None)?)
+        }
+        Command::AuditKeys(AuditKeysCommand::Create { common }) => {
+            audit_cmd::create_keys(&common.load(None, None)?)
         }
     }
 }

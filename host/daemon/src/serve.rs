@@ -85,7 +85,8 @@ pub fn serve(cfg: &Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start tokio")?;
-    rt.block_on(run(cfg, opened.core.clone()))?;
+    let auditing = crate::audit_cmd::open(cfg)?;
+    rt.block_on(run(cfg, opened.core.clone(), auditing))?;
     // Dropping the runtime waits for blocking tasks (PIN hashing) before the store closes with `opened`.
     drop(rt);
     drop(opened);
@@ -93,14 +94,22 @@ pub fn serve(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(cfg: &Config, core: Tessera) -> anyhow::Result<()> {
+async fn run(
+    cfg: &Config,
+    core: Tessera,
+    auditing: Option<tessera_api::audit::Auditing>,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let app = tessera_api::router(tessera_api::AppState::new(core));
+    let mut state = tessera_api::AppState::new(core);
+    if let Some(a) = auditing {
+        state = state.with_audit(a);
+    }
+    let app = tessera_api::router(state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(
         listener,

@@ -203,8 +203,11 @@ impl Tessera {
                     (Some(u), serials)
                 }
                 Err(e) if e.kind == ErrorKind::User => {
+                    // No realm given: the user was looked for in the default realm, so its
+                    // policies apply.
+                    let realm = req.realm.clone().or_else(|| self.default_realm());
                     let ctx = PolicyContext {
-                        realm: req.realm.as_deref(),
+                        realm: realm.as_deref(),
                         user: Some(login),
                         client: req.client,
                         ..Default::default()

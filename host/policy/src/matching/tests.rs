@@ -507,4 +507,3 @@ fn stored_policies_that_cannot_be_read_never_match() {
             .bool("passOnNoToken")
     );
 }
-
