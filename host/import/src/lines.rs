@@ -4,6 +4,8 @@ use std::io::{self, BufRead};
 
 use zeroize::Zeroizing;
 
+use crate::token::{ImportedToken, ItemError};
+
 /// Longest line kept; the rest of a longer line is skipped and the line reported as too long.
 pub const MAX_LINE: usize = 64 * 1024;
 
@@ -99,6 +101,40 @@ impl<R: BufRead> LineReader<R> {
         }
         std::str::from_utf8(&self.buf).map_err(|_| LineProblem::NotUtf8)
     }
+}
+
+/// The next token of a file with one token per line: reads lines until `parse` yields an item
+/// (`None` from `parse`: a line that describes no token). A read error ends the file with a fatal
+/// item; `done` is set at the end.
+pub fn next_item<R: BufRead>(
+    lines: &mut LineReader<R>,
+    done: &mut bool,
+    mut parse: impl FnMut(&str, usize) -> Option<Result<ImportedToken, ItemError>>,
+) -> Option<Result<ImportedToken, ItemError>> {
+    while !*done {
+        match lines.advance() {
+            Ok(true) => {}
+            Ok(false) => {
+                *done = true;
+                break;
+            }
+            Err(e) => {
+                *done = true;
+                let line = lines.number() + 1;
+                return Some(Err(ItemError::fatal(line, format!("read error: {e}"))));
+            }
+        }
+        let number = lines.number();
+        match lines.line() {
+            Ok(text) => {
+                if let Some(item) = parse(text, number) {
+                    return Some(item);
+                }
+            }
+            Err(problem) => return Some(Err(ItemError::new(number, None, problem.reason()))),
+        }
+    }
+    None
 }
 
 /// True when the input starts (after a BOM and white space) like an ASCII-armoured OpenPGP message.

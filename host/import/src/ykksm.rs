@@ -7,7 +7,7 @@
 
 use std::io::BufRead;
 
-use crate::lines::{LineReader, fields};
+use crate::lines::{LineReader, fields, next_item};
 use crate::token::{
     ImportedToken, ItemError, add_yubikey_ids, base_info, hex_secret, is_hex_of_len,
 };
@@ -53,30 +53,7 @@ impl<R: BufRead> Iterator for Ykksm<R> {
     type Item = Result<ImportedToken, ItemError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            match self.lines.advance() {
-                Ok(true) => {}
-                Ok(false) => {
-                    self.done = true;
-                    break;
-                }
-                Err(e) => {
-                    self.done = true;
-                    let line = self.lines.number() + 1;
-                    return Some(Err(ItemError::fatal(line, format!("read error: {e}"))));
-                }
-            }
-            let number = self.lines.number();
-            match self.lines.line() {
-                Ok(text) => {
-                    if let Some(item) = parse_row(text, number) {
-                        return Some(item);
-                    }
-                }
-                Err(problem) => return Some(Err(ItemError::new(number, None, problem.reason()))),
-            }
-        }
-        None
+        next_item(&mut self.lines, &mut self.done, parse_row)
     }
 }
 
