@@ -5,11 +5,14 @@
 //! cargo build --release -p tessera -p tessera-bench
 //! target/release/tessera-bench                      # 10 s a row, 1/8/32 clients
 //! target/release/tessera-bench --duration 0.2       # smoke run
+//! target/release/tessera-bench --duration 3 --variants off,on,signed,policies,off-policies   # audit, policy costs
 //! ```
 
 mod bare;
+mod import;
 mod load;
 mod servers;
+mod variants;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +22,7 @@ use clap::{Parser, Subcommand};
 
 use load::{Client, Mode, Outcome};
 use servers::{Proc, TokenSet, cpu_seconds};
+use variants::Variant;
 
 #[derive(Parser)]
 #[command(about = "Benchmark POST /validate/check of tessera against a bare axum handler")]
@@ -37,6 +41,15 @@ struct Args {
     /// Measure only the bare handler (no tessera needed).
     #[arg(long)]
     bare_only: bool,
+    /// Instead of the default rows, compare server configurations (PIN tokens only), comma-separated:
+    /// off (audit off), on (audit on, the default), signed (audit on + signed answers), policies (audit on +
+    /// `--policies` policies loaded), off-policies (audit off + the policies). Every row is shown against
+    /// the bare handler and against `off`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    variants: Vec<Variant>,
+    /// Policies loaded for the `policies` variant (one matches the bench realm, the others do not).
+    #[arg(long, default_value_t = 1000)]
+    policies: usize,
 }
 
 #[derive(Subcommand)]
@@ -44,6 +57,8 @@ enum Cmd {
     /// Internal: serve the bare handler (started by the bench itself).
     #[command(hide = true)]
     BareServer,
+    /// Seed import: POST /token/load and `tessera token import` (see bench/src/import.rs).
+    Import(import::ImportArgs),
 }
 
 /// The token sets: PIN hashed with PI_FAST_HASH parameters, and no PIN at all.
@@ -73,8 +88,10 @@ struct Row {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if let Some(Cmd::BareServer) = args.command {
-        return bare::serve();
+    match &args.command {
+        Some(Cmd::BareServer) => return bare::serve(),
+        Some(Cmd::Import(a)) => return import::run(a),
+        None => {}
     }
     let duration = Duration::from_secs_f64(args.duration);
     let max_clients = args
@@ -126,7 +143,17 @@ fn main() -> Result<()> {
             bin.display()
         );
     }
-    let tessera = servers::start_tessera(&bin)?;
+    if !args.variants.is_empty() {
+        let plan = variants::Plan {
+            bin: &bin,
+            variants: &args.variants,
+            clients: &args.clients,
+            duration,
+            policies: args.policies,
+        };
+        return variants::run(&plan, &bare, &bare_clients);
+    }
+    let tessera = servers::start_tessera(&bin, "")?;
     println!(
         "# tessera-bench: {} s a row, clients {:?}, {} CPUs",
         args.duration,

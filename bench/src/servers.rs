@@ -116,15 +116,16 @@ pub struct Tessera {
 /// PIN hash parameters equal to privacyIDEA's `PI_FAST_HASH` (argon2id t=1, m=1 MiB, p=1).
 pub const FAST_HASH_CONFIG: &str = "[pin_hash]\nt_cost = 1\nm_cost_kib = 1024\np_cost = 1\n";
 
-/// Creates a data dir with admin/adminpass and starts `tessera serve` on an ephemeral port.
-pub fn start_tessera(bin: &Path) -> Result<Tessera> {
+/// Creates a data dir with admin/adminpass and starts `tessera serve` on an ephemeral port, with
+/// `extra_config` (TOML tables such as `[audit]`) after the PIN hash parameters.
+pub fn start_tessera(bin: &Path, extra_config: &str) -> Result<Tessera> {
     let dir = tempfile::Builder::new()
         .prefix("tessera-bench-")
         .tempdir()?;
     let data = dir.path().join("data");
     fs::create_dir(&data)?;
     let config = dir.path().join("config.toml");
-    fs::write(&config, FAST_HASH_CONFIG)?;
+    fs::write(&config, format!("{FAST_HASH_CONFIG}{extra_config}"))?;
     let mut admin = Command::new(bin)
         .args(["admin", "add", "admin", "--data-dir"])
         .arg(&data)
@@ -167,27 +168,37 @@ pub struct TokenSet {
 
 pub const REALM: &str = "benchrealm";
 
-/// Writes the passwd file for all sets, creates resolver and realm, and the tokens.
-/// Returns one client list per set, counters at 0.
-pub fn create_fixtures(t: &Tessera, sets: &[TokenSet], per_set: usize) -> Result<Vec<Vec<Client>>> {
-    let base = t.proc.base();
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(60))
-        .build();
-    let login: Value = serde_json::from_str(
-        &agent
-            .post(&format!("{base}/auth"))
-            .send_form(&[("username", "admin"), ("password", "adminpass")])?
-            .into_string()?,
-    )?;
-    let jwt = login["result"]["value"]["token"]
-        .as_str()
-        .context("admin login failed")?
-        .to_string();
-    let call = |path: &str, params: &[(&str, &str)]| -> Result<Value> {
-        let resp = match agent
-            .post(&format!("{base}{path}"))
-            .set("Authorization", &jwt)
+/// The bench's administrator logged in to one server: POSTs that must succeed.
+struct Admin {
+    agent: ureq::Agent,
+    base: String,
+    jwt: String,
+}
+
+impl Admin {
+    fn login(t: &Tessera) -> Result<Admin> {
+        let base = t.proc.base();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .build();
+        let login: Value = serde_json::from_str(
+            &agent
+                .post(&format!("{base}/auth"))
+                .send_form(&[("username", "admin"), ("password", "adminpass")])?
+                .into_string()?,
+        )?;
+        let jwt = login["result"]["value"]["token"]
+            .as_str()
+            .context("admin login failed")?
+            .to_string();
+        Ok(Admin { agent, base, jwt })
+    }
+
+    fn post(&self, path: &str, params: &[(&str, &str)]) -> Result<Value> {
+        let resp = match self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .set("Authorization", &self.jwt)
             .send_form(params)
         {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
@@ -198,7 +209,62 @@ pub fn create_fixtures(t: &Tessera, sets: &[TokenSet], per_set: usize) -> Result
             bail!("POST {path} {params:?}: {body}");
         }
         Ok(body)
-    };
+    }
+}
+
+/// Loads `total` policies (at least 3): one authentication policy of the bench realm (`otppin=tokenpin`, what
+/// the checks do anyway), an admin policy that keeps `policywrite` for `admin` (so the loading can go on once
+/// admin policies exist), and the rest half authentication, half admin policies of other realms, which a
+/// check of the bench realm never matches. Returns the number created.
+pub fn load_policies(t: &Tessera, total: usize) -> Result<usize> {
+    let admin = Admin::login(t)?;
+    admin.post(
+        "/policy/bench_otppin",
+        &[
+            ("scope", "authentication"),
+            ("action", "otppin=tokenpin"),
+            ("realm", REALM),
+        ],
+    )?;
+    let others = total.saturating_sub(2);
+    let auth_others = others / 2;
+    for i in 0..auth_others {
+        admin.post(
+            &format!("/policy/auth_other_{i:04}"),
+            &[
+                ("scope", "authentication"),
+                ("action", "otppin=userstore, passthru"),
+                ("realm", &format!("other{i:04}")),
+            ],
+        )?;
+    }
+    admin.post(
+        "/policy/bench_admin",
+        &[
+            ("scope", "admin"),
+            ("action", "policywrite"),
+            ("adminuser", "admin"),
+        ],
+    )?;
+    for i in 0..others - auth_others {
+        admin.post(
+            &format!("/policy/admin_other_{i:04}"),
+            &[
+                ("scope", "admin"),
+                ("action", "enable, disable, tokenlist"),
+                ("realm", &format!("other{i:04}")),
+                ("adminuser", &format!("helpdesk{i:04}")),
+            ],
+        )?;
+    }
+    Ok(2 + others)
+}
+
+/// Writes the passwd file for all sets, creates resolver and realm, and the tokens.
+/// Returns one client list per set, counters at 0.
+pub fn create_fixtures(t: &Tessera, sets: &[TokenSet], per_set: usize) -> Result<Vec<Vec<Client>>> {
+    let admin = Admin::login(t)?;
+    let call = |path: &str, params: &[(&str, &str)]| admin.post(path, params);
 
     // Same hash line for every user: crypt('benchpw', '$6$benchsalt$') as bench.sh writes it.
     let hash = "$6$benchsalt$l5Y5/Of7xIAnqbgf/zHDN57pHR4m.PDCEG0dYoRJMAR3wCtZ8/sF.ztxcLFmFzbySiqD92Q.gf0917rG.iYon.";

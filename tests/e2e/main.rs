@@ -7,11 +7,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
+mod authz_limits;
 mod challenge;
 mod durability;
 mod errors;
 mod harness;
 mod hotp_wire;
+mod import;
 mod lifecycle;
 mod policies;
 mod race;

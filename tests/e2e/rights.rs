@@ -17,7 +17,7 @@ const ALL_ADMIN_RIGHTS: &str = "enable, disable, set, setpin, resync, reset, ass
 
 /// Resolver `flat2` with carol (password `alicepw`: alice's hash line under another name) and
 /// realm `realm2` with it.
-fn setup_realm2(server: &Server, admin: &Api) {
+pub(crate) fn setup_realm2(server: &Server, admin: &Api) {
     let alice = USERS_PASSWD.lines().next().unwrap();
     let carol = alice
         .replacen("alice:", "carol:", 1)

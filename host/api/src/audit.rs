@@ -66,11 +66,12 @@ impl AuditNote {
 
     /// The note of the request whose parts these are.
     pub fn of(parts: &Parts) -> AuditNote {
-        parts
-            .extensions
-            .get::<AuditNote>()
-            .cloned()
-            .unwrap_or_default()
+        Self::in_extensions(&parts.extensions)
+    }
+
+    /// The note among a request's extensions.
+    pub fn in_extensions(extensions: &axum::http::Extensions) -> AuditNote {
+        extensions.get::<AuditNote>().cloned().unwrap_or_default()
     }
 
     fn take(&self) -> Note {
@@ -98,9 +99,10 @@ pub async fn audit_layer(State(s): State<AppState>, mut req: Request, next: Next
     let action = format!(
         "{} {}",
         req.method(),
-        req.extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string())
+        match req.extensions().get::<MatchedPath>() {
+            Some(p) => flask_rule(p.as_str()),
+            None => shorten(req.uri().path(), MAX_PATH),
+        }
     );
     let client = req
         .extensions()
@@ -110,14 +112,30 @@ pub async fn audit_layer(State(s): State<AppState>, mut req: Request, next: Next
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(256).collect::<String>());
+        .map(|v| shorten(v, 256));
     let note = AuditNote(Some(Arc::new(Mutex::new(Note::default()))));
     req.extensions_mut().insert(note.clone());
     let response = next.run(req).await;
     let n = note.take();
+    let status = response.status();
+    // privacyIDEA's error handlers put the error message into `info`; that needs the body of an error answer.
+    let error_text_wanted =
+        n.info.is_none() && (status.is_client_error() || status.is_server_error());
+    let (response, body) = if is_json(&response) && (auditing.signer.is_some() || error_text_wanted)
+    {
+        read_json(response).await
+    } else {
+        (response, None)
+    };
+    let error_text = body
+        .as_ref()
+        .filter(|_| error_text_wanted)
+        .and_then(|b| b.pointer("/result/error/message"))
+        .and_then(|m| m.as_str())
+        .map(str::to_string);
     let end = Timestamp::from_unix(s.core.now());
     let mut entry = Entry::new(action, start, end);
-    entry.success = n.success.unwrap_or_else(|| response.status().is_success());
+    entry.success = n.success.unwrap_or_else(|| status.is_success());
     entry.authentication = n.authentication.map(str::to_string);
     entry.serial = n.serial;
     entry.token_type = n.token_type;
@@ -125,42 +143,69 @@ pub async fn audit_layer(State(s): State<AppState>, mut req: Request, next: Next
     entry.realm = n.realm;
     entry.resolver = n.resolver;
     entry.administrator = n.administrator;
-    entry.info = n.info.map(|i| i.chars().take(512).collect());
+    // privacyIDEA starts every entry with `action_detail` and `info` empty and `policies` "" (captures 97/98).
+    entry.action_detail = Some(String::new());
+    entry.info = Some(shorten(n.info.or(error_text).as_deref().unwrap_or(""), 512));
     entry.client = client;
     entry.user_agent = user_agent;
-    entry.policies = (!n.policies.is_empty()).then(|| n.policies.join(","));
+    entry.policies = Some(n.policies.join(","));
     entry.privacyidea_server = Some(auditing.node.clone());
     if let Err(e) = auditing.log.append(entry) {
         tracing::error!(error = %e, "audit entry lost");
     }
-    match &auditing.signer {
-        Some(keys) => sign(keys, response, n.nonce.as_deref()).await,
-        None => response,
+    match (&auditing.signer, body) {
+        (Some(keys), Some(value)) => sign(keys, response, value, n.nonce.as_deref()),
+        _ => response,
     }
 }
 
-/// Add `nonce` and `signature` to a JSON answer.
-async fn sign(keys: &AuditKeys, response: Response, nonce: Option<&str>) -> Response {
-    let is_json = response
+/// Longest request path recorded as the action of a request no route matched.
+const MAX_PATH: usize = 200;
+
+/// An axum route (`/token/enable/{serial}`) as privacyIDEA's Flask rule text (`/token/enable/<serial>`).
+fn flask_rule(route: &str) -> String {
+    route.replace('{', "<").replace('}', ">")
+}
+
+/// The first `max` characters of `text`.
+fn shorten(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+fn is_json(response: &Response) -> bool {
+    response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !is_json {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, SIGN_LIMIT).await {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "answer body could not be read for signing");
-            return Response::from_parts(parts, Body::empty());
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+/// Reads a JSON answer's body into memory; the response is rebuilt around the same bytes.
+async fn read_json(response: Response) -> (Response, Option<serde_json::Value>) {
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, SIGN_LIMIT).await {
+        Ok(bytes) => {
+            let value = serde_json::from_slice(&bytes).ok();
+            (Response::from_parts(parts, Body::from(bytes)), value)
         }
-    };
-    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
+        Err(e) => {
+            tracing::error!(error = %e, "answer body could not be read for the audit log");
+            (Response::from_parts(parts, Body::empty()), None)
+        }
+    }
+}
+
+/// Add `nonce` and `signature` to a JSON answer whose body is `value`.
+fn sign(
+    keys: &AuditKeys,
+    response: Response,
+    mut value: serde_json::Value,
+    nonce: Option<&str>,
+) -> Response {
     keys.add_signature(&mut value, nonce);
-    let signed = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
+    let Ok(signed) = serde_json::to_vec(&value) else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     if let Ok(len) = HeaderValue::from_str(&signed.len().to_string()) {
         parts.headers.insert(header::CONTENT_LENGTH, len);

@@ -110,6 +110,7 @@ pub(crate) fn wrong_credentials() -> ApiError {
 async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
+    note: crate::audit::AuditNote,
     params: Input,
 ) -> Result<Reply, ApiError> {
     let username = params.get_nonempty("username").ok_or_else(|| {
@@ -124,8 +125,17 @@ async fn login(
         && !password.is_empty()
         && state.core.verify_admin(username, password).await?
     {
+        // As privacyIDEA's audit of an administrator's login.
+        note.set(|n| {
+            n.administrator = Some(username.to_string());
+            n.info = Some("internal admin".into());
+        });
         return Ok(admin_login(&state, username));
     }
+    note.set(|n| {
+        n.user = Some(username.to_string());
+        n.realm = realm.map(str::to_string);
+    });
     crate::user_login::login(&state, username, realm, password, &params, ip).await
 }
 

@@ -128,6 +128,10 @@ impl TokenCaller {
         note.set(|n| {
             n.serial = Some(t.serial.clone());
             n.token_type = Some(t.tokentype.clone());
+            if let Some(o) = &t.owner {
+                n.realm = Some(o.realm.clone());
+                n.resolver = Some(o.resolver.clone());
+            }
         });
     }
 

@@ -50,12 +50,14 @@ pub fn router(state: AppState) -> Router {
         .merge(user::routes())
         .merge(system::routes())
         .merge(policy::routes())
-        .merge(audit::routes())
+        .merge(audit::routes());
+    // Outside the fallbacks, so unknown paths and methods are audited (and their answers signed) too.
+    finish(routes)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             audit::audit_layer,
-        ));
-    finish(routes).with_state(state)
+        ))
+        .with_state(state)
 }
 
 /// Fallbacks, limits and logging around `routes`. Must come after every `merge`: the 405 fallback

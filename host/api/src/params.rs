@@ -40,6 +40,7 @@ impl<S: Send + Sync> FromRequest<S> for Input {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let note = crate::audit::AuditNote::in_extensions(req.extensions());
         let mut params = Params::new();
         if let Some(query) = req.uri().query() {
             parse_form(query.as_bytes(), &mut params)
@@ -65,6 +66,10 @@ impl<S: Send + Sync> FromRequest<S> for Input {
             }
         })?;
         parse_body(content_type.as_deref(), &body, &mut params)?;
+        // privacyIDEA echoes a request's `nonce` in every signed answer.
+        if let Some(nonce) = params.get_nonempty("nonce") {
+            note.set(|n| n.nonce = Some(nonce.to_string()));
+        }
         Ok(Input(params))
     }
 }

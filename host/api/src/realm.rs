@@ -13,11 +13,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/realm/", get(list))
         .route("/realm", get(list))
-        .route("/realm/{name}", post(set).delete(remove))
+        .route("/realm/{realm}", post(set).delete(remove))
         .route("/defaultrealm", get(get_default).delete(clear_default))
         .route("/defaultrealm/", get(get_default).delete(clear_default))
         .route(
-            "/defaultrealm/{name}",
+            "/defaultrealm/{realm}",
             post(set_default).delete(clear_default_named),
         )
 }

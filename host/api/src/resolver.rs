@@ -14,7 +14,7 @@ pub fn routes() -> Router<AppState> {
         .route("/resolver/", get(list))
         .route("/resolver", get(list))
         .route("/resolver/test", post(test))
-        .route("/resolver/{name}", post(set).get(read).delete(remove))
+        .route("/resolver/{resolver}", post(set).get(read).delete(remove))
 }
 
 fn ok(s: &AppState, value: Value) -> Reply {

@@ -10,6 +10,7 @@ use tessera_proto::{Envelope, Params, PiError};
 
 use tessera_core::Target;
 
+use crate::audit::AuditNote;
 use crate::caller::TokenCaller;
 use crate::client::ClientIp;
 use crate::{AdminAuth, ApiError, AppState, Input, Reply};
@@ -51,6 +52,7 @@ fn serial(path: Option<Path<String>>, p: &Params) -> Result<String, PiError> {
 async fn init(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     Input(mut p): Input,
 ) -> Result<Reply, ApiError> {
@@ -80,6 +82,12 @@ async fn init(
         }
     }
     let r = s.core.init_token(&p).await?;
+    note.set(|n| {
+        n.serial = r.detail.get("serial").and_then(Value::as_str).map(str::to_string);
+        n.token_type = Some(ttype.to_ascii_lowercase());
+        n.user = p.get_nonempty("user").map(str::to_string);
+        n.realm = p.get_nonempty("realm").map(str::to_string);
+    });
     Ok(Reply(
         Envelope::ok(json!(true), s.core.now()).with_detail(Value::Object(r.detail)),
     ))
@@ -106,10 +114,11 @@ async fn list(
 async fn delete_by_path(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     Path(serial): Path<String>,
 ) -> Result<Reply, ApiError> {
-    c.token(&s, "delete", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "delete", &serial, ip)?);
     s.core.delete_token(&serial).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -117,11 +126,12 @@ async fn delete_by_path(
 async fn delete_by_param(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = p.required_nonempty("serial")?;
-    c.token(&s, "delete", serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "delete", serial, ip)?);
     s.core.delete_token(serial).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -152,11 +162,12 @@ async fn assign(
 async fn unassign(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = p.required_nonempty("serial")?;
-    c.token(&s, "unassign", serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "unassign", serial, ip)?);
     s.core.unassign_token(serial).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -164,12 +175,13 @@ async fn unassign(
 async fn enable(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
-    c.token(&s, "enable", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "enable", &serial, ip)?);
     s.core.set_token_active(&serial, true).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -177,12 +189,13 @@ async fn enable(
 async fn disable(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
-    c.token(&s, "disable", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "disable", &serial, ip)?);
     s.core.set_token_active(&serial, false).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -190,12 +203,13 @@ async fn disable(
 async fn reset(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
-    c.token(&s, "reset", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "reset", &serial, ip)?);
     s.core.reset_token(&serial).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -203,13 +217,14 @@ async fn reset(
 async fn resync(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
     let (otp1, otp2) = (p.required_nonempty("otp1")?, p.required_nonempty("otp2")?);
-    c.token(&s, "resync", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "resync", &serial, ip)?);
     let found = s.core.resync_token(&serial, otp1, otp2).await?;
     Ok(ok(&s, json!(found)))
 }
@@ -217,13 +232,14 @@ async fn resync(
 async fn setpin(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
     let pin = p.required("otppin")?;
-    c.token(&s, "setpin", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "setpin", &serial, ip)?);
     s.core.set_token_pin(&serial, pin).await?;
     Ok(ok(&s, json!(1)))
 }
@@ -231,12 +247,13 @@ async fn setpin(
 async fn set(
     State(s): State<AppState>,
     c: TokenCaller,
+    note: AuditNote,
     ip: ClientIp,
     path: Option<Path<String>>,
     Input(p): Input,
 ) -> Result<Reply, ApiError> {
     let serial = serial(path, &p)?;
-    c.token(&s, "set", &serial, ip)?;
+    TokenCaller::note_token(&note, &c.token(&s, "set", &serial, ip)?);
     let n = s.core.set_token_attributes(&serial, &p).await?;
     Ok(ok(&s, json!(n)))
 }

@@ -24,6 +24,7 @@ use tessera_core::import::{Format, ImportOptions, ImportReport, Secret};
 use tessera_proto::{Envelope, Params, PiError};
 use zeroize::Zeroizing;
 
+use crate::audit::AuditNote;
 use crate::client::ClientIp;
 use crate::params::parse_form;
 use crate::{AdminAuth, ApiError, AppState, Reply};
@@ -47,10 +48,13 @@ pub fn routes() -> Router<AppState> {
 /// separated), and Tessera's `overwrite` (replace tokens whose serial exists). The query string may
 /// carry all but `file`. Answer: `{n_imported, n_not_imported}`; `detail.not_imported` lists the
 /// failures (`line`, `serial`, `reason`), `detail.not_listed` counts those past the first 1000.
+/// The audit entry's `info` names the file and gives the counts and the first failures, or why the
+/// whole file was refused.
 async fn load(
     State(s): State<AppState>,
     a: AdminAuth,
     ip: ClientIp,
+    note: AuditNote,
     Path(filename): Path<String>,
     RawQuery(query): RawQuery,
     multipart: Result<Multipart, MultipartRejection>,
@@ -97,7 +101,13 @@ async fn load(
         .collect();
     let overwrite = params.bool_or("overwrite", false)?;
     if tokenrealms.is_empty() {
-        a.need(&s, "importtokens", ip)?;
+        // The tokens land in no realm: only a right not limited to realms covers them (as for
+        // the other actions on an unassigned token).
+        let no_realm = Target {
+            realm: Some(""),
+            ..Default::default()
+        };
+        a.need_on(&s, "importtokens", no_realm, ip)?;
     }
     for realm in &tokenrealms {
         let target = Target {
@@ -114,9 +124,15 @@ async fn load(
     };
     let size = upload.len;
     let reader = BufReader::with_capacity(64 << 10, blocking(move || upload.into_reader()).await?);
-    let report = s.core.import_tokens(format, reader, secret, opts).await?;
+    let shown: String = filename.chars().take(64).collect();
+    let report = s
+        .core
+        .import_tokens(format, reader, secret, opts)
+        .await
+        .inspect_err(|e| note.set(|n| n.info = Some(format!("{shown}: {}", e.message))))?;
+    note.set(|n| n.info = Some(audit_info(&shown, &report)));
     tracing::info!(
-        file = %filename.chars().take(64).collect::<String>(),
+        file = %shown,
         %format,
         size,
         admin = %a.0.username,
@@ -143,6 +159,27 @@ fn answer(report: &ImportReport, time: f64) -> Envelope {
         .map(|n| json!({"line": n.line, "serial": n.serial, "reason": n.reason}))
         .collect();
     envelope.with_detail(json!({"not_imported": list, "not_listed": report.not_listed}))
+}
+
+/// `FILE: n_imported N, n_not_imported M; line L (SERIAL): REASON; ...`, cut after about 512
+/// characters (the audit log keeps no more of `info`).
+fn audit_info(file: &str, report: &ImportReport) -> String {
+    let mut info = format!(
+        "{file}: n_imported {}, n_not_imported {}",
+        report.n_imported, report.n_not_imported
+    );
+    for n in &report.not_imported {
+        if info.len() >= 512 {
+            break;
+        }
+        let serial = n
+            .serial
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        info += &format!("; line {}{serial}: {}", n.line, n.reason);
+    }
+    info
 }
 
 /// What unlocks an encrypted PSKC file.

@@ -57,6 +57,7 @@ pub(crate) async fn login(
                 pass: password.to_string(),
                 transaction_id: params.get_nonempty("transaction_id").map(str::to_string),
                 client: ip.0,
+                tokentype: None,
             };
             let r = state.core.validate_check(&req).await?;
             match r.authentication {

@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
             get(triggerchallenge).post(triggerchallenge),
         )
         .route("/validate/polltransaction", get(poll))
-        .route("/validate/polltransaction/{tx}", get(poll_path))
+        .route("/validate/polltransaction/{transaction_id}", get(poll_path))
 }
 
 async fn run_check(

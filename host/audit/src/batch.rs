@@ -3,9 +3,9 @@
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::AuditError;
 use crate::chain::{AnchorLine, CheckpointLine, Hash32, RetentionLine, chain_hash, write_line};
@@ -121,14 +121,30 @@ impl Writer {
 
     pub(crate) fn run(mut self, rx: Receiver<Msg>) {
         let mut batch = Vec::with_capacity(self.cfg.max_batch);
+        let gap = self.cfg.min_batch_interval;
+        let mut last: Option<Instant> = None;
         while let Ok(first) = rx.recv() {
+            let mut urgent = !matches!(first, Msg::Entry(_));
             batch.push(first);
+            // Until the gap since the last batch has passed, keep collecting; a flush, rotate or
+            // stop ends the wait (and takes what is already queued).
+            let deadline = last.map(|l| l + gap);
             while batch.len() < self.cfg.max_batch {
-                match rx.try_recv() {
-                    Ok(msg) => batch.push(msg),
-                    Err(_) => break,
-                }
+                let now = Instant::now();
+                let msg = match deadline {
+                    Some(d) if !urgent && now < d => match rx.recv_timeout(d - now) {
+                        Ok(msg) => msg,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    },
+                    _ => match rx.try_recv() {
+                        Ok(msg) => msg,
+                        Err(_) => break,
+                    },
+                };
+                urgent |= !matches!(msg, Msg::Entry(_));
+                batch.push(msg);
             }
+            last = Some(Instant::now());
             if self.process(&mut batch) {
                 break;
             }

@@ -1,8 +1,9 @@
 //! `AuditLog`: callers hand entries to a bounded queue; one writer thread numbers, chains, writes and
 //! `fdatasync`s them a batch at a time, with one RSA signature (the checkpoint) per batch.
 //!
-//! A batch is everything queued when the writer comes round (up to `max_batch`), so batches grow with load
-//! and the signature and the sync are paid once per batch, not per request. The checkpoint is signed before
+//! A batch is everything queued when the writer comes round (up to `max_batch`), and batches start at
+//! least `min_batch_interval` apart, so batches grow with load and the signature and the sync are paid
+//! once per batch (at most 50 a second by default), not per request. The checkpoint is signed before
 //! the write, so a batch's entries and its checkpoint reach the disk in one write and one `fdatasync`.
 //! A full queue makes `append` wait; entries are never dropped. If the disk fails, the writer keeps the
 //! batch and retries (50 ms doubling to 5 s), failing the `flush` calls waiting on it meanwhile.
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::AuditError;
 use crate::batch::Writer;
@@ -34,6 +36,10 @@ pub struct AuditConfig {
     pub max_batch: usize,
     /// Applied each time a segment fills up (with the newest entry's `date` as "now").
     pub retention: Retention,
+    /// Least time between two batches: entries arriving sooner wait (at most this long) and join
+    /// the next batch, so the RSA signature and the sync are paid at most 1/interval times a second
+    /// however the requests trickle in. A flush does not wait.
+    pub min_batch_interval: Duration,
 }
 
 impl Default for AuditConfig {
@@ -43,6 +49,7 @@ impl Default for AuditConfig {
             queue: 8192,
             max_batch: 8192,
             retention: Retention::default(),
+            min_batch_interval: Duration::from_millis(20),
         }
     }
 }

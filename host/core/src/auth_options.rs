@@ -1,5 +1,7 @@
-//! The authentication-scope policy values one `/validate/check` needs, resolved once per request
-//! from the policies that match the request's realm, resolver, user and client.
+//! The authentication-scope policy values one `/validate/check` needs, and the authorization-scope
+//! limits it enforces while it runs (`last_auth`, `auth_max_success`, `auth_max_fail`,
+//! `application_tokentype`), resolved once per request from the policies that match the request's
+//! realm, resolver, user and client.
 
 use std::net::IpAddr;
 
@@ -7,6 +9,7 @@ use tessera_policy::{ActionValue, Matched, Query, Scope};
 use tessera_proto::PiError;
 
 use crate::Tessera;
+use crate::auth_counts::Rate;
 
 /// privacyIDEA's `otppin`: what the PIN part of a pass is checked against.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,6 +40,21 @@ pub(crate) struct AuthOptions {
     pub failcounter_clear_timeout: u64,
     /// Names of the policies that contributed, for the audit log.
     pub policies: Vec<String>,
+    /// The authorization limits (none when no authorization policy is active).
+    pub limits: AuthzLimits,
+}
+
+/// The authorization policies that act while a check runs rather than after it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AuthzLimits {
+    /// `last_auth`: seconds a token's last successful authentication may lie back.
+    pub last_auth: Option<u64>,
+    /// `auth_max_success`: successful authentications of the user per period.
+    pub max_success: Option<Rate>,
+    /// `auth_max_fail`: failed authentications of the user per period.
+    pub max_fail: Option<Rate>,
+    /// `application_tokentype`: the request's `type` restricts the check to that token type.
+    pub application_tokentype: bool,
 }
 
 /// Who is asking, as policies see it.
@@ -65,10 +83,14 @@ impl Tessera {
     pub(crate) fn auth_options(&self, ctx: &PolicyContext<'_>) -> Result<AuthOptions, PiError> {
         let set = self.policy_set();
         let mut opts = AuthOptions::default();
+        let now = self.now();
+        if set.has_active(Scope::Authorization) {
+            opts.limits = authz_limits(&set.matching(&ctx.query(Scope::Authorization, now)))?;
+        }
         if !set.has_active(Scope::Authentication) {
             return Ok(opts);
         }
-        let q = ctx.query(Scope::Authentication, self.now());
+        let q = ctx.query(Scope::Authentication, now);
         let m = set.matching(&q);
         opts.otppin = match m.value("otppin")?.and_then(ActionValue::as_str) {
             Some("userstore") => OtpPin::UserStore,
@@ -105,6 +127,43 @@ impl Tessera {
         opts.policies = m.policy_names().into_iter().map(str::to_string).collect();
         Ok(opts)
     }
+}
+
+/// The limits of the matching authorization policies (conflicting values are an error, as for
+/// every value action). Unreadable stored values are ignored with a warning.
+fn authz_limits(m: &Matched<'_>) -> Result<AuthzLimits, PiError> {
+    let text = |action: &str| -> Result<Option<&str>, PiError> {
+        Ok(m.value(action)?.and_then(ActionValue::as_str))
+    };
+    let unreadable = |action: &str, value: &str| {
+        tracing::warn!(
+            action,
+            value,
+            "stored authorization policy value cannot be read; ignored"
+        );
+    };
+    let mut limits = AuthzLimits {
+        application_tokentype: m.bool("application_tokentype"),
+        ..Default::default()
+    };
+    if let Some(v) = text("last_auth")? {
+        limits.last_auth = tessera_policy::value::parse_duration(v);
+        if limits.last_auth.is_none() {
+            unreadable("last_auth", v);
+        }
+    }
+    for (action, slot) in [
+        ("auth_max_success", &mut limits.max_success),
+        ("auth_max_fail", &mut limits.max_fail),
+    ] {
+        if let Some(v) = text(action)? {
+            *slot = Rate::parse(v);
+            if slot.is_none() {
+                unreadable(action, v);
+            }
+        }
+    }
+    Ok(limits)
 }
 
 /// The policy that answered the last lookup (privacyIDEA names it in messages).

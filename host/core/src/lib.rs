@@ -7,6 +7,7 @@
 
 mod access;
 mod admins;
+mod auth_counts;
 mod auth_options;
 mod clock;
 mod directory;
@@ -84,6 +85,8 @@ struct Inner {
     directory: directory::Directory,
     sys: sysconfig::SysConfigCell,
     throttle: throttle::Throttle,
+    /// `auth_max_success`/`auth_max_fail` counts (in memory, per node).
+    counts: auth_counts::AuthCounts,
     policies: policies::Policies,
 }
 
@@ -119,6 +122,7 @@ impl Tessera {
                 directory,
                 sys,
                 throttle,
+                counts: auth_counts::AuthCounts::new(),
                 policies,
             }),
         })

@@ -1,5 +1,7 @@
 //! The static action tables, one per scope, with privacyIDEA's names and groups.
 //! Token-type dependent actions (`enrollHOTP`, `hotp_otplen` ...) are added by `Catalogue::new`.
+//! Rows wrapped in `unsupported(..)` are privacyIDEA actions that nothing in Tessera enforces yet:
+//! they stay listed (marked) in `GET /policy/defs` and `POST /policy` refuses them.
 
 use crate::catalogue::{ActionKind, Check};
 
@@ -10,6 +12,8 @@ pub(crate) struct Static {
     pub check: Check,
     pub group: &'static str,
     pub desc: &'static str,
+    /// Whether Tessera enforces the action; `POST /policy` refuses the ones it does not.
+    pub supported: bool,
 }
 
 const fn row(
@@ -24,6 +28,7 @@ const fn row(
         check: Check::None,
         group,
         desc,
+        supported: true,
     }
 }
 const fn switch(name: &'static str, group: &'static str, desc: &'static str) -> Static {
@@ -47,7 +52,14 @@ const fn checked(
         check,
         group,
         desc,
+        supported: true,
     }
+}
+/// An action privacyIDEA knows but nothing in Tessera enforces yet: listed in `GET /policy/defs`
+/// (marked), refused by `POST /policy`, so that no policy silently does nothing.
+const fn unsupported(mut s: Static) -> Static {
+    s.supported = false;
+    s
 }
 
 pub(crate) const OTPLEN: &[i64] = &[6, 8];
@@ -62,18 +74,18 @@ const CLIENT_MODES: &[&str] = &["interactive", "webauthn", "poll", "u2f"];
 #[rustfmt::skip]
 pub(crate) const AUTHENTICATION: &[Static] = &[
     row("otppin", ActionKind::Choice(OTPPIN), "", "The PIN part of the password is checked against the token PIN (tokenpin), the user store password (userstore) or not at all (none)."),
-    row("passthru", ActionKind::BoolOrStr, "", "Users without a token authenticate with their user store password. Given alone it means userstore."),
+    Static { check: Check::UserStoreOnly, ..row("passthru", ActionKind::BoolOrStr, "", "Users without a token authenticate with their user store password (given alone, or as passthru=userstore; passthru to a RADIUS server is not supported).") },
     switch("passOnNoToken", "", "A user who has no token is authenticated successfully."),
     switch("passOnNoUser", "", "A user who does not exist is authenticated successfully. Dangerous: use with a client restriction."),
     row("challenge_response", ActionKind::TokenTypes, "", "Token types that answer a PIN with a challenge (space separated, for example 'hotp totp')."),
     text("challenge_text", "", "Text sent with a challenge instead of the default."),
-    text("challenge_text_header", "", "Header shown above the list of triggered challenges."),
-    text("challenge_text_footer", "", "Footer shown below the list of triggered challenges."),
-    row("preferred_client_mode", ActionKind::ChoiceList(CLIENT_MODES), "", "Order in which the client should offer the modes of a multi-challenge (for example 'poll interactive')."),
+    unsupported(text("challenge_text_header", "", "Header shown above the list of triggered challenges.")),
+    unsupported(text("challenge_text_footer", "", "Footer shown below the list of triggered challenges.")),
+    unsupported(row("preferred_client_mode", ActionKind::ChoiceList(CLIENT_MODES), "", "Order in which the client should offer the modes of a multi-challenge (for example 'poll interactive').")),
     switch("reset_all_user_tokens", "", "A successful authentication resets the fail counter of all tokens of the user."),
     switch("increase_failcounter_on_challenge", "", "Triggering a challenge increases the fail counter of the token."),
     int("failcounter_clear_timeout", "", "Minutes after which a token locked by its fail counter may try again (the counter is reset at the next attempt); 0 = never."),
-    row("disabled_token_types", ActionKind::TokenTypes, "", "Token types that may not be used to authenticate (space separated)."),
+    unsupported(row("disabled_token_types", ActionKind::TokenTypes, "", "Token types that may not be used to authenticate (space separated).")),
 ];
 
 #[rustfmt::skip]
@@ -90,7 +102,7 @@ pub(crate) const AUTHORIZATION: &[Static] = &[
     switch("add_resolver_in_response", "", "The answer of a successful authentication contains the user's resolver and realm."),
     switch("no_detail_on_success", "", "The answer of a successful authentication contains no details."),
     switch("no_detail_on_fail", "", "The answer of a failed authentication contains no details."),
-    switch("api_key_required", "", "/validate/ requests need an API key in the Authorization header."),
+    unsupported(switch("api_key_required", "", "/validate/ requests need an API key in the Authorization header.")),
     switch("application_tokentype", "", "The client may restrict the authentication to one token type with the parameter 'type'."),
 ];
 
@@ -98,15 +110,15 @@ pub(crate) const AUTHORIZATION: &[Static] = &[
 pub(crate) const ENROLLMENT: &[Static] = &[
     int("max_token_per_user", "token", "A user may have at most this many tokens."),
     int("max_token_per_realm", "token", "A realm may hold at most this many tokens."),
-    int("max_active_token_per_user", "token", "A user may have at most this many active tokens."),
+    unsupported(int("max_active_token_per_user", "token", "A user may have at most this many active tokens.")),
     int("otp_pin_minlength", "pin", "The OTP PIN must have at least this many characters."),
     int("otp_pin_maxlength", "pin", "The OTP PIN may have at most this many characters."),
     checked("otp_pin_contents", Check::PinContents, "pin", "What the OTP PIN must contain: c letters, n digits, s special, o others; '+cn' one of the groups, '-s' none of the group."),
-    text("tokenlabel", "", "Label of the token in the authenticator app; tags {user}, {realm}, {serial}, {givenname}, {surname}."),
+    unsupported(text("tokenlabel", "", "Label of the token in the authenticator app; tags {user}, {realm}, {serial}, {givenname}, {surname}.")),
     text("tokenissuer", "", "Issuer of the token in the authenticator app; tags {user}, {realm}, {serial}."),
-    row("autoassignment", ActionKind::Choice(AUTOASSIGN), "", "A user without a token gets an unassigned token assigned by using it: any_pin or userstore."),
-    text("appimageurl", "", "URL of an image the authenticator app shows for the token."),
-    row("require_description", ActionKind::TokenTypes, "", "Tokens of these types need a description when they are enrolled (space separated)."),
+    unsupported(row("autoassignment", ActionKind::Choice(AUTOASSIGN), "", "A user without a token gets an unassigned token assigned by using it: any_pin or userstore.")),
+    unsupported(text("appimageurl", "", "URL of an image the authenticator app shows for the token.")),
+    unsupported(row("require_description", ActionKind::TokenTypes, "", "Tokens of these types need a description when they are enrolled (space separated).")),
 ];
 
 #[rustfmt::skip]
@@ -182,15 +194,15 @@ pub(crate) const USER: &[Static] = &[
 #[rustfmt::skip]
 pub(crate) const WEBUI: &[Static] = &[
     row("login_mode", ActionKind::Choice(LOGIN_MODE), "", "Users log in to the web UI with their user store password (userstore), with privacyIDEA (their tokens) or not at all (disable)."),
-    int("jwt_validity", "", "Seconds a web UI login token stays valid."),
-    int("logout_time", "", "Seconds of inactivity after which the web UI logs out."),
-    int("token_page_size", "", "Tokens shown per page in the web UI."),
-    int("user_page_size", "", "Users shown per page in the web UI."),
-    row("default_tokentype", ActionKind::TokenType, "", "Token type preselected in the enrollment dialog."),
-    text("realm_dropdown", "", "Realms offered in a drop-down list on the login page (space separated)."),
-    switch("hide_buttons", "", "Buttons for actions the user may not do are hidden instead of disabled."),
-    switch("show_seed", "", "The enrollment dialog shows the seed as text."),
-    switch("tokenwizard", "", "Users without a token see the enrollment wizard after login."),
+    unsupported(int("jwt_validity", "", "Seconds a web UI login token stays valid.")),
+    unsupported(int("logout_time", "", "Seconds of inactivity after which the web UI logs out.")),
+    unsupported(int("token_page_size", "", "Tokens shown per page in the web UI.")),
+    unsupported(int("user_page_size", "", "Users shown per page in the web UI.")),
+    unsupported(row("default_tokentype", ActionKind::TokenType, "", "Token type preselected in the enrollment dialog.")),
+    unsupported(text("realm_dropdown", "", "Realms offered in a drop-down list on the login page (space separated).")),
+    unsupported(switch("hide_buttons", "", "Buttons for actions the user may not do are hidden instead of disabled.")),
+    unsupported(switch("show_seed", "", "The enrollment dialog shows the seed as text.")),
+    unsupported(switch("tokenwizard", "", "Users without a token see the enrollment wizard after login.")),
 ];
 
 pub(crate) const SYSTEM: &[Static] = &[];

@@ -60,6 +60,9 @@ pub enum Check {
     Rate,
     /// `cns`, `+cn`, `-s`, `[0123456789]` (`otp_pin_contents`).
     PinContents,
+    /// A `BoolOrStr` whose only string value is `userstore` (`passthru`: Tessera has no RADIUS
+    /// passthru).
+    UserStoreOnly,
 }
 
 /// One action of one scope.
@@ -72,6 +75,9 @@ pub struct ActionDef {
     pub desc: String,
     /// privacyIDEA's UI group (`token`, `system`, `pin` ...), if any.
     pub group: Option<&'static str>,
+    /// Whether Tessera enforces the action. Unsupported actions are listed in `GET /policy/defs`
+    /// with `"supported": false` and refused by `POST /policy`.
+    pub supported: bool,
 }
 
 impl ActionDef {
@@ -89,6 +95,7 @@ impl ActionDef {
             check: Check::None,
             desc: desc.into(),
             group: (!group.is_empty()).then_some(group),
+            supported: true,
         }
     }
 }
@@ -125,6 +132,7 @@ impl Catalogue {
             for s in table {
                 let mut def = ActionDef::new(scope, s.name, s.kind, s.group, s.desc);
                 def.check = s.check;
+                def.supported = s.supported;
                 cat.add(def);
             }
         }
@@ -200,7 +208,8 @@ impl Catalogue {
     }
 
     /// The stored value of `action` written as `raw` (`None`: the action was given alone).
-    /// Unknown actions and values of the wrong kind or format are 905 errors that name them.
+    /// Unknown and unsupported actions, and values of the wrong kind or format, are 905 errors
+    /// that name them.
     pub fn value(
         &self,
         scope: Scope,
@@ -212,6 +221,18 @@ impl Catalogue {
                 "Unknown action '{action}' in scope '{scope}'. GET /policy/defs/{scope} lists the actions."
             ))
         })?;
+        if !def.supported {
+            return Err(PiError::parameter(format!(
+                "Action '{action}' in scope '{scope}' is not supported by Tessera yet: \
+                 a policy with it would have no effect, so it is refused."
+            )));
+        }
+        self.parse(def, raw)
+    }
+
+    /// `raw` read as a value of `def`'s kind and format (supported or not).
+    pub(crate) fn parse(&self, def: &ActionDef, raw: Option<&str>) -> Result<ActionValue, PiError> {
+        let action = def.name.as_str();
         let raw = raw.map(str::trim);
         let bad = |what: String| PiError::parameter(format!("Action '{action}' {what}"));
         let needs =
@@ -231,6 +252,16 @@ impl Catalogue {
                 None | Some("") => Ok(ActionValue::Bool(true)),
                 Some(v) if v == "1" || v.eq_ignore_ascii_case("true") => {
                     Ok(ActionValue::Bool(true))
+                }
+                Some(v) if def.check == Check::UserStoreOnly => {
+                    if v.eq_ignore_ascii_case("userstore") {
+                        Ok(ActionValue::Str("userstore".into()))
+                    } else {
+                        Err(bad(format!(
+                            "accepts only 'userstore' (or no value), got '{v}': \
+                             passthru to a RADIUS server is not supported by Tessera yet."
+                        )))
+                    }
                 }
                 Some(v) => Ok(ActionValue::Str(v.to_string())),
             },
@@ -322,13 +353,20 @@ impl Catalogue {
         Value::Object(all)
     }
 
-    /// `GET /policy/defs/<scope>`: action -> `{type, desc, group?, value?}`.
+    /// `GET /policy/defs/<scope>`: action -> `{type, desc, group?, value?}`; an action Tessera
+    /// does not enforce yet also has `"supported": false` and says so at the start of `desc`.
     pub fn scope_json(&self, scope: Scope) -> Value {
         let mut out = Map::new();
         for def in self.actions(scope) {
             let mut entry = Map::new();
             entry.insert("type".into(), json!(def.kind.json_type()));
-            entry.insert("desc".into(), json!(def.desc));
+            if def.supported {
+                entry.insert("desc".into(), json!(def.desc));
+            } else {
+                let desc = format!("{UNSUPPORTED_NOTE} {}", def.desc);
+                entry.insert("desc".into(), json!(desc));
+                entry.insert("supported".into(), json!(false));
+            }
             if let Some(group) = def.group {
                 entry.insert("group".into(), json!(group));
             }
@@ -347,10 +385,13 @@ impl Catalogue {
     }
 }
 
+/// The start of the `desc` of an unsupported action in `GET /policy/defs`.
+pub const UNSUPPORTED_NOTE: &str = "Not supported by Tessera yet (POST /policy refuses it).";
+
 /// Why `v` does not have the format `check` asks for, if it does not.
 fn check_format(check: Check, v: &str) -> Result<(), String> {
     match check {
-        Check::None => Ok(()),
+        Check::None | Check::UserStoreOnly => Ok(()),
         Check::Regex => value::check_regex(v),
         Check::TokenInfo => {
             let (_, pattern) = value::parse_tokeninfo_rule(v).ok_or_else(|| {
@@ -361,9 +402,16 @@ fn check_format(check: Check, v: &str) -> Result<(), String> {
         Check::Duration => value::parse_duration(v)
             .map(|_| ())
             .ok_or_else(|| format!("'{v}' is not a duration like 30s, 5m, 30h, 7d or 1y")),
-        Check::Rate => value::parse_rate(v)
-            .map(|_| ())
-            .ok_or_else(|| format!("'{v}' is not a rate like 3/5m (at most 3 within 5 minutes)")),
+        Check::Rate => match value::parse_rate(v) {
+            None => Err(format!(
+                "'{v}' is not a rate like 3/5m (at most 3 within 5 minutes)"
+            )),
+            Some((count, _)) if count > value::MAX_RATE_COUNT => Err(format!(
+                "'{v}': at most {} authentications per period can be counted",
+                value::MAX_RATE_COUNT
+            )),
+            Some(_) => Ok(()),
+        },
         Check::PinContents => value::check_pin_contents(v).map_err(|why| format!("'{v}': {why}")),
     }
 }

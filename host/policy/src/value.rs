@@ -74,6 +74,10 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     count.checked_mul(seconds).filter(|s| *s > 0)
 }
 
+/// The largest count of a rate the server can keep track of (`auth_max_fail=1000/1d`): the
+/// authentication counts are kept in memory, one timestamp per counted authentication.
+pub const MAX_RATE_COUNT: u32 = 1000;
+
 /// `(count, seconds)` of a rate like `3/5m` (at most 3 within 5 minutes), as privacyIDEA writes
 /// `auth_max_success` and `auth_max_fail`.
 pub fn parse_rate(text: &str) -> Option<(u32, u64)> {

@@ -104,6 +104,54 @@ impl Api {
         expect_transport(finish(result), method, path)
     }
 
+    /// `POST path` as `multipart/form-data`: the text `fields`, then `file` in the field `file`
+    /// (the upload of `POST /token/load/<filename>`; its file name is the last path segment).
+    pub fn upload(&self, path: &str, fields: &[(&str, &str)], file: &[u8]) -> Resp {
+        let name = path.rsplit('/').next().unwrap_or("upload");
+        let mut parts: Vec<Part> = fields
+            .iter()
+            .map(|(k, v)| Part::text(k, v.as_bytes()))
+            .collect();
+        parts.push(Part::file("file", name, file));
+        self.multipart(path, &parts)
+    }
+
+    /// `POST path` with these multipart parts in this order. ureq has no multipart support, so the
+    /// body is built here, with a boundary that occurs in no part.
+    pub fn multipart(&self, path: &str, parts: &[Part<'_>]) -> Resp {
+        let mut n = 0u32;
+        let boundary = loop {
+            let b = format!("tessera-e2e-boundary-{n}");
+            if !parts.iter().any(|p| contains(p.body, b.as_bytes())) {
+                break b;
+            }
+            n += 1;
+        };
+        let mut body = Vec::new();
+        for p in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            let disposition = match p.filename {
+                Some(f) => format!(
+                    "Content-Disposition: form-data; name=\"{}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                    p.name
+                ),
+                None => format!(
+                    "Content-Disposition: form-data; name=\"{}\"\r\n\r\n",
+                    p.name
+                ),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(p.body);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = self.request("POST", path).set(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        expect_transport(finish(req.send_bytes(&body)), "POST", path)
+    }
+
     /// `POST /validate/check` (no credentials needed).
     pub fn check(&self, params: &[(&str, &str)]) -> Resp {
         self.post("/validate/check", params)
@@ -127,6 +175,36 @@ impl Api {
         assert_eq!(tokens.len(), 1, "GET /token/?serial={serial}: {resp}");
         tokens[0].clone()
     }
+}
+
+/// One part of a `multipart/form-data` body: a text field, or a file when it has a file name.
+#[derive(Clone, Copy, Debug)]
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+impl<'a> Part<'a> {
+    pub fn text(name: &'a str, body: &'a [u8]) -> Part<'a> {
+        Part {
+            name,
+            filename: None,
+            body,
+        }
+    }
+
+    pub fn file(name: &'a str, filename: &'a str, body: &'a [u8]) -> Part<'a> {
+        Part {
+            name,
+            filename: Some(filename),
+            body,
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn finish(result: Result<ureq::Response, ureq::Error>) -> Result<Resp, String> {

@@ -1,11 +1,14 @@
 //! Authorization policies after a successful check (privacyIDEA's post-policies): `authorized`,
-//! `tokentype`, `serial`, `tokeninfo` can turn an ACCEPT into a REJECT; `add_user_in_response`,
-//! `add_resolver_in_response`, `no_detail_on_success`/`no_detail_on_fail` shape the answer.
+//! `tokentype`, `serial`, `tokeninfo` and, last, `auth_max_success` can turn an ACCEPT into a
+//! REJECT; `add_user_in_response`, `add_resolver_in_response`, `no_detail_on_success`/
+//! `no_detail_on_fail` shape the answer. (`last_auth`, `auth_max_fail` and `application_tokentype`
+//! act during the check: see `validate`.)
 
 use tessera_policy::{ActionValue, Scope, value::parse_tokeninfo_rule};
 use tessera_proto::PiError;
 
 use super::{Authentication, CheckResult};
+use crate::auth_counts::{Rate, UserKey};
 use crate::auth_options::PolicyContext;
 use crate::{Tessera, store_err};
 
@@ -21,19 +24,35 @@ pub struct DetailFlags {
 }
 
 impl Tessera {
+    /// Apply the post-checks to `r`. `max_success`: the user's `auth_max_success` limit; an
+    /// ACCEPT that passes every other check takes one of its places (or is refused).
     pub(crate) fn authorize(
         &self,
         ctx: &PolicyContext<'_>,
         mut r: CheckResult,
+        max_success: Option<(Rate, &UserKey)>,
     ) -> Result<CheckResult, PiError> {
         let set = self.policy_set();
         if !set.has_active(Scope::Authorization) {
             return Ok(r);
         }
-        let q = ctx.query(Scope::Authorization, self.now());
+        let now = self.now();
+        let q = ctx.query(Scope::Authorization, now);
         let m = set.matching(&q);
         if r.accepted() {
-            if let Some(why) = self.refusal(&m, &r)? {
+            let why = match self.refusal(&m, &r)? {
+                Some(why) => Some(why),
+                None => max_success.and_then(|(rate, key)| {
+                    (!self.inner.counts.try_success(key, rate, now)).then(|| {
+                        format!(
+                            "Only {} successful authentications per {}",
+                            rate.count,
+                            rate.period_text()
+                        )
+                    })
+                }),
+            };
+            if let Some(why) = why {
                 r = CheckResult {
                     serial: r.serial.clone(),
                     tokentype: r.tokentype.clone(),

@@ -10,6 +10,7 @@ use tessera_proto::PiError;
 use tessera_store::{ChallengeRecord, TokenRecord, Versioned};
 
 use super::judge::Verdict;
+use super::settle::{Fit, stale_message};
 use super::{Attempt, Authentication, Challenge, CheckResult};
 use crate::{Tessera, store_err};
 
@@ -140,17 +141,20 @@ impl Tessera {
             let Verdict::Matched(state) = self.check_otp(&t.value, &a.req.pass, a.now)? else {
                 continue;
             };
-            let mut problems = Vec::new();
-            let Some(fit) = self.write_match(t, &state, a.now, &mut problems)? else {
+            let Some(fit) = self.write_match(t, &state, a)? else {
                 return Ok(None);
             };
-            let mut result = if fit {
-                let _ = self.inner.store.take_challenges(tx).map_err(store_err)?;
-                CheckResult::accept("Found matching challenge")
-            } else {
-                let mut why = vec!["Challenge matches, but token is not fit for challenge"];
-                why.extend(problems);
-                CheckResult::reject(why.join(". "))
+            let mut result = match fit {
+                Fit::Yes => {
+                    let _ = self.inner.store.take_challenges(tx).map_err(store_err)?;
+                    CheckResult::accept("Found matching challenge")
+                }
+                Fit::No(problems) => {
+                    let mut why = vec!["Challenge matches, but token is not fit for challenge"];
+                    why.extend(problems);
+                    CheckResult::reject(why.join(". "))
+                }
+                Fit::Stale(when) => CheckResult::reject(stale_message(&when)),
             };
             result.serial = Some(t.value.serial.clone());
             return Ok(Some(result));

@@ -11,6 +11,12 @@
 //! AutoResync may rescue it); else "wrong otp pin". Token writes are compare-and-swap: a concurrent
 //! request that used the same OTP makes the write conflict and the request is evaluated again, now
 //! as a replay. Every answer waits for the durable commit of what it wrote.
+//!
+//! Authorization policies that act during the check: `auth_max_fail` refuses a user past their
+//! failures before any token is looked at; `application_tokentype` lets the request's `type` narrow
+//! the user's tokens; `last_auth` is checked where a match is written (`settle`); the post-checks
+//! and `auth_max_success` follow in `authz`. Every REJECT of a known user counts against
+//! `auth_max_fail` (in memory, per node: `crate::auth_counts`).
 
 mod authz;
 mod challenge;
@@ -22,6 +28,7 @@ use std::net::IpAddr;
 use tessera_proto::{ErrorKind, Params, PiError};
 use tessera_store::{TokenRecord, Versioned};
 
+use crate::auth_counts::UserKey;
 use crate::auth_options::{AuthOptions, PolicyContext};
 use crate::throttle::Subject;
 use crate::{ResolvedUser, Tessera, store_err};
@@ -42,6 +49,9 @@ pub struct CheckRequest {
     pub transaction_id: Option<String>,
     /// The client's address, for policies that match on it.
     pub client: Option<IpAddr>,
+    /// `type`: only tokens of this type take part, if the `application_tokentype` authorization
+    /// policy allows the client to choose (ignored otherwise, and with `serial`).
+    pub tokentype: Option<String>,
 }
 
 impl CheckRequest {
@@ -56,6 +66,7 @@ impl CheckRequest {
                 .or_else(|| p.get_nonempty("state"))
                 .map(str::to_string),
             client: None,
+            tokentype: p.get_nonempty("type").map(str::to_string),
         })
     }
 }
@@ -161,6 +172,17 @@ pub(crate) struct Attempt<'a> {
     pub now: f64,
 }
 
+impl Attempt<'_> {
+    /// The token type the request narrows the check to (`type` under `application_tokentype`).
+    fn only_type(&self) -> Option<&str> {
+        if self.opts.limits.application_tokentype && self.req.serial.is_none() {
+            self.req.tokentype.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
 impl Tessera {
     /// `POST/GET /validate/check`, behind the brute-force throttle (when configured).
     pub async fn validate_check(&self, req: &CheckRequest) -> Result<CheckResult, PiError> {
@@ -193,7 +215,12 @@ impl Tessera {
         self.purge_challenges_now_and_then(now);
         let (user, serials) = match (&req.serial, &req.user, &req.transaction_id) {
             (Some(serial), _, _) => (self.owner_of_serial(serial)?, vec![serial.clone()]),
-            (None, Some(login), _) => match self.resolve_user(login, req.realm.as_deref()) {
+            (None, Some(login), _) => match self.resolve_user(
+                login,
+                self.policy_realm(login, req.realm.as_deref(), req.client)?
+                    .as_deref()
+                    .or(req.realm.as_deref()),
+            ) {
                 Ok(u) => {
                     let serials = self
                         .inner
@@ -242,6 +269,26 @@ impl Tessera {
             client: req.client,
         };
         let opts = self.auth_options(&ctx)?;
+        let key = user.as_ref().map(UserKey::of);
+        let max_fail = opts.limits.max_fail.zip(key.as_ref());
+        if let Some((rate, key)) = max_fail
+            && self.inner.counts.failures_reached(key, rate, now)
+        {
+            tracing::info!(user = ?req.user, serial = ?req.serial, "check refused: auth_max_fail reached");
+            let refused = CheckResult {
+                user: user.clone(),
+                policies: opts.policies.clone(),
+                ..CheckResult::reject(format!(
+                    "Only {} failed authentications per {}",
+                    rate.count,
+                    rate.period_text()
+                ))
+            };
+            let result = self.authorize(&ctx, refused, None)?;
+            self.inner.counts.record_failure(key, rate, now);
+            return Ok(result);
+        }
+        let max_success = opts.limits.max_success.zip(key.as_ref());
         let attempt = Attempt {
             req,
             opts,
@@ -251,7 +298,13 @@ impl Tessera {
         let mut result = self.check_tokens(&attempt, &serials).await?;
         result.user = attempt.user.clone();
         result.policies = attempt.opts.policies.clone();
-        self.authorize(&ctx, result)
+        let result = self.authorize(&ctx, result, max_success)?;
+        if let Some((rate, key)) = max_fail
+            && result.authentication == Authentication::Reject
+        {
+            self.inner.counts.record_failure(key, rate, now);
+        }
+        Ok(result)
     }
 
     async fn check_tokens(
@@ -263,17 +316,22 @@ impl Tessera {
             return self.no_token(a).await;
         }
         for _ in 0..MAX_ATTEMPTS {
-            let mut tokens = self.read_tokens(serials)?;
+            let mut tokens = self.read_tokens_for(a, serials)?;
             if tokens.is_empty() {
                 // privacyIDEA's get_one_token: an unknown serial is 404/601.
                 return match (&a.req.serial, &a.req.transaction_id) {
                     (Some(_), _) => Err(PiError::token_not_found()),
                     (None, Some(_)) => Ok(challenge::no_open_challenge()),
+                    // The user has tokens, none of the requested type (privacyIDEA's
+                    // get_tokens(user, tokentype) found none): passthru does not apply.
+                    (None, None) if a.only_type().is_some() => {
+                        Ok(CheckResult::reject("The user has no tokens assigned"))
+                    }
                     (None, None) => self.no_token(a).await,
                 };
             }
             if self.clear_expired_failcounters(a, &tokens).await? {
-                tokens = self.read_tokens(serials)?;
+                tokens = self.read_tokens_for(a, serials)?;
             }
             let outcome = match &a.req.transaction_id {
                 Some(tx) => self.answer_challenge(a, &tokens, tx).await?,
@@ -292,6 +350,19 @@ impl Tessera {
         Err(PiError::internal())
     }
 
+    /// The tokens of `serials` that take part in this request (`application_tokentype`).
+    fn read_tokens_for(
+        &self,
+        a: &Attempt<'_>,
+        serials: &[String],
+    ) -> Result<Vec<Versioned<TokenRecord>>, PiError> {
+        let mut tokens = self.read_tokens(serials)?;
+        if let Some(ty) = a.only_type() {
+            tokens.retain(|t| t.value.tokentype.eq_ignore_ascii_case(ty));
+        }
+        Ok(tokens)
+    }
+
     fn read_tokens(&self, serials: &[String]) -> Result<Vec<Versioned<TokenRecord>>, PiError> {
         let mut tokens = Vec::with_capacity(serials.len());
         for s in serials {
@@ -300,6 +371,32 @@ impl Tessera {
             }
         }
         Ok(tokens)
+    }
+
+    /// privacyIDEA's `setrealm` (authorization): the realm the user is looked up in instead of the
+    /// request's (or the default) realm, when a policy for that realm, user and client says so.
+    fn policy_realm(
+        &self,
+        login: &str,
+        realm: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Option<String>, PiError> {
+        let set = self.policy_set();
+        if !set.has_active(tessera_policy::Scope::Authorization) {
+            return Ok(None);
+        }
+        let realm = realm.map(str::to_string).or_else(|| self.default_realm());
+        let ctx = PolicyContext {
+            realm: realm.as_deref(),
+            user: Some(login),
+            client,
+            ..Default::default()
+        };
+        let q = ctx.query(tessera_policy::Scope::Authorization, self.now());
+        let m = set.matching(&q);
+        Ok(m.value("setrealm")?
+            .and_then(tessera_policy::ActionValue::as_str)
+            .map(str::to_string))
     }
 
     /// A user without tokens: `passthru` checks the user store, `passOnNoToken` lets them in.

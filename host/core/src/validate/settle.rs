@@ -1,5 +1,7 @@
 //! Deciding a PIN+OTP request and writing what it changed: counters of matched tokens, fail
 //! counters, AutoResync's remembered OTP, and the reset of fail counters after their timeout.
+//! The authorization policy `last_auth` is enforced here, in the same compare-and-swap that would
+//! refresh the token's `last_auth`: a refused token's OTP is used up but `last_auth` stays old.
 
 use tessera_proto::PiError;
 use tessera_runtime::{ResyncRequest, TokenState};
@@ -13,6 +15,23 @@ use crate::{Tessera, call_err, format_timestamp, parse_timestamp, store_err};
 /// tokeninfo keys of AutoResync: the sealed first OTP and when it came.
 const OTP1C: &str = "otp1c";
 const OTP1C_TIME: &str = "otp1c_time";
+/// tokeninfo key of the last successful authentication (privacyIDEA's `ACTION.LASTAUTH`).
+const LAST_AUTH: &str = "last_auth";
+
+/// Whether a token whose OTP matched may authenticate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Fit {
+    Yes,
+    /// Disabled, locked or at its fail limit: why, in privacyIDEA's words.
+    No(Vec<&'static str>),
+    /// The `last_auth` policy: the last success (the stored tokeninfo value) is too long ago.
+    Stale(String),
+}
+
+/// privacyIDEA's answer when `last_auth` refuses a token (its spelling).
+pub(crate) fn stale_message(last_auth: &str) -> String {
+    format!("The last successful authentication was {last_auth}. It is to long ago.")
+}
 
 impl Tessera {
     /// Decide the outcome and write it. Returns None if the deciding write conflicted (nothing
@@ -79,21 +98,24 @@ impl Tessera {
     ) -> Result<Option<CheckResult>, PiError> {
         let mut usable = 0usize;
         let mut problems: Vec<&'static str> = Vec::new();
+        let mut stale = None;
         for (n, &i) in matched.iter().enumerate() {
-            if n > 0 {
+            let fit = if n > 0 {
                 // Further matched tokens (users with several): re-checked on a fresh read.
-                usable += usize::from(
-                    self.rematch_and_write(a, &tokens[i].value.serial, &mut problems)
-                        .await?,
-                );
-                continue;
-            }
-            let Verdict::Matched(state) = &verdicts[i] else {
-                continue;
+                self.rematch_and_write(a, &tokens[i].value.serial).await?
+            } else {
+                let Verdict::Matched(state) = &verdicts[i] else {
+                    continue;
+                };
+                match self.write_match(&tokens[i], state, a)? {
+                    None => return Ok(None),
+                    Some(fit) => fit,
+                }
             };
-            match self.write_match(&tokens[i], state, a.now, &mut problems)? {
-                None => return Ok(None),
-                Some(ok) => usable += usize::from(ok),
+            match fit {
+                Fit::Yes => usable += 1,
+                Fit::No(why) => problems.extend(why),
+                Fit::Stale(when) => stale = Some(when),
             }
         }
         let single = (matched.len() == 1).then(|| &tokens[matched[0]].value);
@@ -102,6 +124,8 @@ impl Tessera {
                 self.reset_failcounters(tokens).await?;
             }
             CheckResult::accept(format!("matching {} tokens", matched.len()))
+        } else if let Some(when) = stale {
+            CheckResult::reject(stale_message(&when))
         } else {
             problems.dedup();
             CheckResult::reject(format!(
@@ -122,11 +146,10 @@ impl Tessera {
         &self,
         read: &Versioned<TokenRecord>,
         state: &TokenState,
-        now: f64,
-        problems: &mut Vec<&'static str>,
-    ) -> Result<Option<bool>, PiError> {
+        a: &Attempt<'_>,
+    ) -> Result<Option<Fit>, PiError> {
         let mut next = read.value.clone();
-        let ok = apply_match(&mut next, state, now, problems);
+        let fit = apply_match(&mut next, state, a.now, a.opts.limits.last_auth);
         match self
             .inner
             .store
@@ -134,32 +157,25 @@ impl Tessera {
             .map_err(store_err)?
         {
             Cas::Conflict => Ok(None),
-            Cas::Done => Ok(Some(ok)),
+            Cas::Done => Ok(Some(fit)),
         }
     }
 
     /// A further matched token (users with several): re-check on the fresh record and write.
-    async fn rematch_and_write(
-        &self,
-        a: &Attempt<'_>,
-        serial: &str,
-        problems: &mut Vec<&'static str>,
-    ) -> Result<bool, PiError> {
+    /// A token whose OTP no longer matches there is `Fit::No` without a reason.
+    async fn rematch_and_write(&self, a: &Attempt<'_>, serial: &str) -> Result<Fit, PiError> {
         let prepend = self.sysconfig().prepend_pin;
-        let mut matched = false;
-        let mut found: Vec<&'static str> = Vec::new();
+        let mut fit = Fit::No(Vec::new());
         self.update_quietly_from(serial, None, |t| {
-            matched = false;
-            found.clear();
+            fit = Fit::No(Vec::new());
             let (_, otp) = super::split_pass(&a.req.pass, t.otplen as usize, prepend);
             if let Verdict::Matched(state) = self.check_otp(t, otp, a.now)? {
-                matched = apply_match(t, &state, a.now, &mut found);
+                fit = apply_match(t, &state, a.now, a.opts.limits.last_auth);
             }
             Ok(())
         })
         .await?;
-        problems.extend(found);
-        Ok(matched)
+        Ok(fit)
     }
 
     /// privacyIDEA's AutoResync: a wrong OTP is remembered (sealed); if the next wrong OTP comes
@@ -198,11 +214,10 @@ impl Tessera {
                 .resync(&t.tokentype, &t.serial, req)
                 .map_err(call_err)?
             {
-                let mut problems = Vec::new();
                 let mut next = t.clone();
                 next.info.remove(OTP1C);
                 next.info.remove(OTP1C_TIME);
-                let ok = apply_match(&mut next, &state, a.now, &mut problems);
+                let fit = apply_match(&mut next, &state, a.now, a.opts.limits.last_auth);
                 if self
                     .inner
                     .store
@@ -212,10 +227,12 @@ impl Tessera {
                 {
                     return Ok(None);
                 }
-                let result = if ok {
-                    CheckResult::accept("matching 1 tokens")
-                } else {
-                    CheckResult::reject(format!("matching 1 tokens, {}", problems.join(", ")))
+                let result = match fit {
+                    Fit::Yes => CheckResult::accept("matching 1 tokens"),
+                    Fit::No(problems) => {
+                        CheckResult::reject(format!("matching 1 tokens, {}", problems.join(", ")))
+                    }
+                    Fit::Stale(when) => CheckResult::reject(stale_message(&when)),
                 };
                 return Ok(Some(result.about(t)));
             }
@@ -354,38 +371,182 @@ pub(crate) fn count_failure_on(t: &mut TokenRecord, now: f64) {
     }
 }
 
-/// Store a matched OTP's new state and count the authentication. Returns whether the token may
-/// authenticate (active and under its fail limit); otherwise notes why in `problems`.
+/// Store a matched OTP's new state (the OTP is used up whatever follows) and count the
+/// authentication. Returns whether the token may authenticate: active, under its fail limit and,
+/// with `last_auth` (seconds), last used successfully within that time (a token never used
+/// passes). Only a fit token counts a success, clears its fail counter and refreshes `last_auth`.
 pub(crate) fn apply_match(
     t: &mut TokenRecord,
     state: &TokenState,
     now: f64,
-    problems: &mut Vec<&'static str>,
-) -> bool {
+    last_auth: Option<u64>,
+) -> Fit {
     t.count = state.counter;
     t.info
         .extend(state.info.iter().map(|(k, v)| (k.clone(), v.clone())));
     bump_info_counter(&mut t.info, "count_auth");
-    let mut ok = true;
+    let mut problems = Vec::new();
     if !t.active {
         problems.push("Token is disabled");
-        ok = false;
     }
     if t.revoked || t.locked {
         problems.push("Token is locked");
-        ok = false;
     }
     if t.failcount >= t.maxfail {
         problems.push("Failcounter exceeded");
-        ok = false;
     }
-    if ok {
-        t.failcount = 0;
-        t.info.remove("failcounter_exceeded");
-        t.info.remove(OTP1C);
-        t.info.remove(OTP1C_TIME);
-        bump_info_counter(&mut t.info, "count_auth_success");
-        t.info.insert("last_auth".into(), format_timestamp(now));
+    if !problems.is_empty() {
+        return Fit::No(problems);
     }
-    ok
+    if let (Some(limit), Some(last)) = (last_auth, t.info.get(LAST_AUTH)) {
+        match parse_timestamp(last) {
+            Some(at) if at + (limit as f64) < now => return Fit::Stale(last.clone()),
+            Some(_) => {}
+            None => {
+                tracing::warn!(serial = %t.serial, value = %last, "tokeninfo last_auth cannot be read; last_auth policy not applied");
+            }
+        }
+    }
+    t.failcount = 0;
+    t.info.remove("failcounter_exceeded");
+    t.info.remove(OTP1C);
+    t.info.remove(OTP1C_TIME);
+    bump_info_counter(&mut t.info, "count_auth_success");
+    t.info.insert(LAST_AUTH.into(), format_timestamp(now));
+    Fit::Yes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::format_timestamp;
+
+    /// 2024-01-01 10:00:00 UTC.
+    const NOW: f64 = 1_704_103_200.0;
+    const DAY: f64 = 86_400.0;
+
+    fn token(last_auth: Option<f64>) -> TokenRecord {
+        let mut info = BTreeMap::new();
+        if let Some(at) = last_auth {
+            info.insert(LAST_AUTH.to_string(), format_timestamp(at));
+        }
+        TokenRecord {
+            id: 1,
+            serial: "OATH0001".into(),
+            tokentype: "hotp".into(),
+            active: true,
+            revoked: false,
+            locked: false,
+            description: String::new(),
+            otplen: 6,
+            count: 3,
+            count_window: 10,
+            sync_window: 1000,
+            failcount: 2,
+            maxfail: 10,
+            info,
+            pin_hash: None,
+            sealed_key: None,
+            owner: None,
+            realms: Vec::new(),
+            rollout_state: String::new(),
+        }
+    }
+
+    fn matched(counter: u64) -> TokenState {
+        TokenState {
+            counter,
+            otplen: 6,
+            info: BTreeMap::new(),
+        }
+    }
+
+    /// (fit, counter, failcount, last_auth, count_auth, count_auth_success) after one match.
+    fn check(
+        mut t: TokenRecord,
+        last_auth: Option<u64>,
+    ) -> (Fit, u64, u32, Option<String>, String, Option<String>) {
+        let fit = apply_match(&mut t, &matched(7), NOW, last_auth);
+        (
+            fit,
+            t.count,
+            t.failcount,
+            t.info.get(LAST_AUTH).cloned(),
+            t.info["count_auth"].clone(),
+            t.info.get("count_auth_success").cloned(),
+        )
+    }
+
+    #[test]
+    fn last_auth_refuses_a_token_used_too_long_ago_without_refreshing_it() {
+        let now = format_timestamp(NOW);
+        let two_days_ago = format_timestamp(NOW - 2.0 * DAY);
+        assert_eq!(two_days_ago, "2023-12-30 10:00:00.000000+00:00");
+        // No policy: any age passes and last_auth is refreshed.
+        assert_eq!(
+            check(token(Some(NOW - 2.0 * DAY)), None),
+            (
+                Fit::Yes,
+                7,
+                0,
+                Some(now.clone()),
+                "1".into(),
+                Some("1".into())
+            )
+        );
+        // Within the limit (30h).
+        assert_eq!(
+            check(token(Some(NOW - DAY)), Some(30 * 3600)),
+            (
+                Fit::Yes,
+                7,
+                0,
+                Some(now.clone()),
+                "1".into(),
+                Some("1".into())
+            )
+        );
+        // A token never used successfully passes.
+        assert_eq!(
+            check(token(None), Some(30 * 3600)),
+            (Fit::Yes, 7, 0, Some(now), "1".into(), Some("1".into()))
+        );
+        // Too old: refused; the OTP is used up (counter 7) but last_auth, the fail counter and
+        // the success count stay.
+        assert_eq!(
+            check(token(Some(NOW - 2.0 * DAY)), Some(30 * 3600)),
+            (
+                Fit::Stale(two_days_ago.clone()),
+                7,
+                2,
+                Some(two_days_ago.clone()),
+                "1".into(),
+                None
+            )
+        );
+        assert_eq!(
+            stale_message(&two_days_ago),
+            "The last successful authentication was 2023-12-30 10:00:00.000000+00:00. \
+             It is to long ago."
+        );
+    }
+
+    #[test]
+    fn disabled_locked_and_failcounter_come_before_last_auth() {
+        let mut t = token(Some(NOW - 2.0 * DAY));
+        t.active = false;
+        t.failcount = 10;
+        let (fit, counter, ..) = check(t, Some(60));
+        assert_eq!(
+            fit,
+            Fit::No(vec!["Token is disabled", "Failcounter exceeded"])
+        );
+        assert_eq!(counter, 7);
+        // An unreadable last_auth does not lock the token out.
+        let mut t = token(None);
+        t.info.insert(LAST_AUTH.into(), "yesterday".into());
+        assert_eq!(check(t, Some(60)).0, Fit::Yes);
+    }
 }
