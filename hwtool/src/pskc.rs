@@ -90,15 +90,26 @@ pub fn document(records: &[Record], psk: &[u8; 16], key_name: &str) -> String {
                 "",
             ),
         };
+        // Yubico's conventions (draft-josefsson-keyprov-pskc-yubikey): Key Id `serial:slot`, which importers
+        // such as privacyIDEA turn into the same UBOM/UBAM<serial>_<slot> that `enroll` creates, and the
+        // Yubico OTP public and private ids in UserId.
+        let user_id = match (r.hotp_digits, r.private_id) {
+            (None, Some(p)) => format!(
+                "   <pskc:UserId>CN={}, UID={}</pskc:UserId>\n",
+                crate::modhex::encode(&r.public_id),
+                hex::encode(p)
+            ),
+            _ => String::new(),
+        };
         x += &format!(
             " <pskc:KeyPackage>\n  <pskc:DeviceInfo>\n   <pskc:Manufacturer>Yubico</pskc:Manufacturer>\n   \
              <pskc:SerialNo>{}</pskc:SerialNo>\n  </pskc:DeviceInfo>\n  <pskc:Key Id=\"{}\" Algorithm=\"{algorithm}\">\n   \
              <pskc:Issuer>tessera-hwtool {}</pskc:Issuer>\n{params}   <pskc:Data>\n    <pskc:Secret>\n     <pskc:EncryptedValue>\n      \
              <xenc:EncryptionMethod Algorithm=\"{AES_CBC}\"/>\n      <xenc:CipherData>\n       \
              <xenc:CipherValue>{}</xenc:CipherValue>\n      </xenc:CipherData>\n     </pskc:EncryptedValue>\n     \
-             <pskc:ValueMAC>{}</pskc:ValueMAC>\n    </pskc:Secret>\n{counter}   </pskc:Data>\n  </pskc:Key>\n </pskc:KeyPackage>\n",
+             <pskc:ValueMAC>{}</pskc:ValueMAC>\n    </pskc:Secret>\n{counter}   </pskc:Data>\n{user_id}  </pskc:Key>\n </pskc:KeyPackage>\n",
             r.key_serial,
-            xml_escape(&r.token_serial),
+            format_args!("{}:{}", r.key_serial, r.slot),
             iso_utc(r.time),
             BASE64.encode(&enc),
             BASE64.encode(&mac),

@@ -149,7 +149,10 @@ fn a_helpdesk_admin_is_limited_to_its_realm_once_admin_policies_exist() {
         )
         .expect_error(403, 303);
     // The token list shows realm1's tokens only.
-    assert_eq!(serials(&helpdesk.get("/token/", &[])), std::slice::from_ref(&alice_tok));
+    assert_eq!(
+        serials(&helpdesk.get("/token/", &[])),
+        std::slice::from_ref(&alice_tok)
+    );
     // admin keeps every right through its own policy.
     assert_eq!(serials(&admin.get("/token/", &[])), all);
     admin.delete(&format!("/token/{carol_tok}")).expect_ok();
@@ -268,7 +271,10 @@ fn realm_users_log_in_and_manage_only_their_own_tokens() {
     assert_eq!(value["realm"], json!("realm1"), "{resp}");
 
     // Her own tokens only, whatever filter she sends.
-    assert_eq!(serials(&alice.get("/token/", &[])), std::slice::from_ref(&alice_tok));
+    assert_eq!(
+        serials(&alice.get("/token/", &[])),
+        std::slice::from_ref(&alice_tok)
+    );
     assert!(serials(&alice.get("/token/", &[("user", "bob")])).is_empty());
     alice
         .post("/token/disable", &[("serial", &alice_tok)])

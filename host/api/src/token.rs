@@ -83,7 +83,11 @@ async fn init(
     }
     let r = s.core.init_token(&p).await?;
     note.set(|n| {
-        n.serial = r.detail.get("serial").and_then(Value::as_str).map(str::to_string);
+        n.serial = r
+            .detail
+            .get("serial")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         n.token_type = Some(ttype.to_ascii_lowercase());
         n.user = p.get_nonempty("user").map(str::to_string);
         n.realm = p.get_nonempty("realm").map(str::to_string);

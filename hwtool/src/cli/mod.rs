@@ -2,6 +2,7 @@
 
 mod batch;
 mod enroll;
+mod import;
 mod info;
 mod oath;
 mod otp;
@@ -58,6 +59,8 @@ pub enum Command {
     Enroll(enroll::EnrollArgs),
     /// Program many keys one after another: CSV log, encrypted PSKC, server tokens.
     Batch(batch::BatchArgs),
+    /// Send a seed file (YubiKey CSV, OATH CSV, PSKC, ykksm) to the server's import endpoint.
+    Import(import::ImportArgs),
 }
 
 impl Cli {
@@ -87,6 +90,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Oath(a) => oath::run(&target, a),
         Command::Enroll(a) => enroll::run(&target, a),
         Command::Batch(a) => batch::run(&target, a),
+        Command::Import(a) => import::run(a),
     }
 }
 

@@ -6,6 +6,7 @@ mod batch;
 mod cases;
 mod enroll;
 mod hid;
+mod import;
 mod oracle;
 mod pcsc_oath;
 mod pcsc_otp;

@@ -264,7 +264,9 @@ fn values_by_kind() {
             Authorization,
             "api_key_required",
             None,
-            Err("Action 'api_key_required' in scope 'authorization' is not supported by Tessera yet"),
+            Err(
+                "Action 'api_key_required' in scope 'authorization' is not supported by Tessera yet",
+            ),
         ),
         (
             Authorization,
@@ -427,10 +429,7 @@ fn the_unsupported_actions_are_exactly_these() {
             "preferred_client_mode"
         ]
     );
-    assert_eq!(
-        unsupported(Scope::Authorization),
-        ["api_key_required"]
-    );
+    assert_eq!(unsupported(Scope::Authorization), ["api_key_required"]);
     assert_eq!(
         unsupported(Scope::Enrollment),
         [
@@ -447,7 +446,10 @@ fn the_unsupported_actions_are_exactly_these() {
         assert_eq!(unsupported(scope), Vec::<&str>::new(), "{scope}");
     }
     let defs = cat.to_json();
-    assert_eq!(defs["authorization"]["api_key_required"]["supported"], json!(false));
+    assert_eq!(
+        defs["authorization"]["api_key_required"]["supported"],
+        json!(false)
+    );
     assert!(
         defs["authorization"]["api_key_required"]["desc"]
             .as_str()
