@@ -59,6 +59,9 @@ async fn load(
     RawQuery(query): RawQuery,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Reply, ApiError> {
+    // Before anything is read: an admin without the right in any realm is refused at once (the
+    // realms are checked once the fields are known).
+    a.need(&s, "importtokens", ip)?;
     let mut multipart = multipart.map_err(|_| {
         PiError::parameter(
             "Send the file as multipart/form-data, the file in a field named 'file'.",
