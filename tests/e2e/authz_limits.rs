@@ -210,7 +210,6 @@ fn actions_tessera_does_not_enforce_are_refused_by_name() {
     for (scope, action, name) in [
         ("enrollment", "tokenlabel={user}@{realm}", "tokenlabel"),
         ("enrollment", "autoassignment=any_pin", "autoassignment"),
-        ("authorization", "setrealm=realm2", "setrealm"),
         ("authorization", "api_key_required", "api_key_required"),
         (
             "authentication",
@@ -232,11 +231,11 @@ fn actions_tessera_does_not_enforce_are_refused_by_name() {
         "/policy/pol_unsupported",
         &[
             ("scope", "authorization"),
-            ("action", "last_auth=30h, setrealm=realm2"),
+            ("action", "last_auth=30h, api_key_required"),
         ],
     );
     refused.expect_error(400, 905);
-    assert!(refused.body.contains("'setrealm'"), "{refused}");
+    assert!(refused.body.contains("'api_key_required'"), "{refused}");
     // passthru to a RADIUS server is refused; to the user store it is fine.
     let refused = admin.post(
         "/policy/pol_unsupported",
@@ -258,10 +257,10 @@ fn actions_tessera_does_not_enforce_are_refused_by_name() {
     // GET /policy/defs still lists them, marked.
     let defs = admin.get("/policy/defs/authorization", &[]);
     defs.expect_ok();
-    let setrealm = &defs.json["result"]["value"]["setrealm"];
-    assert_eq!(setrealm["supported"], json!(false), "{defs}");
+    let api_key = &defs.json["result"]["value"]["api_key_required"];
+    assert_eq!(api_key["supported"], json!(false), "{defs}");
     assert!(
-        setrealm["desc"]
+        api_key["desc"]
             .as_str()
             .unwrap_or_default()
             .starts_with("Not supported by Tessera yet"),
