@@ -258,3 +258,38 @@ fn form_and_json_bodies_are_accepted_bad_json_is_400() {
     assert!(bad.status == 400 || bad.status == 200, "{bad}");
     assert!(bad.content_type.starts_with("application/json"), "{bad}");
 }
+
+#[test]
+fn a_serial_that_is_not_the_given_users_is_refused() {
+    let server = Server::start();
+    let admin = server.admin();
+    setup_realm(&server, &admin);
+    // An unassigned token and one of bob's: neither may log alice in.
+    for (serial, user) in [("LOOSE01", None), ("BOBS01", Some("bob"))] {
+        let mut p = vec![("type", "hotp"), ("otpkey", RFC_KEY), ("serial", serial)];
+        if let Some(u) = user {
+            p.push(("user", u));
+        }
+        admin.init_token(&p).expect_ok();
+        let resp = server.anon().check(&[
+            ("user", "alice"),
+            ("serial", serial),
+            ("pass", &hotp(RFC_KEY, 0)),
+        ]);
+        resp.expect_error(400, 905);
+        assert_envelope(&resp);
+        assert_eq!(
+            resp.json["result"]["error"]["message"],
+            "ERR905: Given serial does not belong to given user!"
+        );
+    }
+    // The same OTP was not used up: by serial alone it is accepted.
+    server
+        .anon()
+        .check(&[("serial", "LOOSE01"), ("pass", &hotp(RFC_KEY, 0))])
+        .expect_auth("ACCEPT", "matching 1 tokens");
+    // Plain-text rejections of the HTTP layer come back as JSON too.
+    let bad = admin.raw("POST", "/policy/a%FFb", None, "");
+    assert_eq!(bad.status, 400, "{bad}");
+    assert_envelope(&bad);
+}

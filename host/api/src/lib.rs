@@ -66,6 +66,7 @@ fn finish<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
     routes
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(middleware::from_fn(fallback::json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(log_request))
 }
@@ -101,7 +102,10 @@ mod tests {
 
     /// The router's fallbacks around one POST-only route, as `router` assembles them.
     fn app() -> Router {
-        finish(Router::new().route("/auth", post(|| async { "ok" })))
+        finish(Router::new().route("/auth", post(|| async { "ok" })).route(
+            "/policy/{name}",
+            post(|axum::extract::Path(n): axum::extract::Path<String>| async move { n }),
+        ))
     }
 
     async fn call(method: &str, uri: &str) -> (StatusCode, Option<String>, Value) {
@@ -155,5 +159,15 @@ mod tests {
         let long = format!("/{}", "a".repeat(5000));
         let (_, _, body) = call("GET", &long).await;
         assert!(body["result"]["error"]["message"].as_str().unwrap().len() < 300);
+    }
+
+    #[tokio::test]
+    async fn extractor_rejections_are_json_errors() {
+        // A path segment that is not UTF-8: axum answers plain text; the client gets 400/905 JSON.
+        let (status, _, body) = call("POST", "/policy/a%FFb").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["result"]["error"]["code"], 905);
+        let message = body["result"]["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("ERR905: Invalid URL"), "{message}");
     }
 }

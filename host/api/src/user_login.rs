@@ -28,7 +28,7 @@ pub(crate) async fn login(
     let user = match state.core.resolve_user(username, realm) {
         Ok(u) => u,
         Err(e) if e.kind == ErrorKind::User => {
-            tracing::info!(%username, "login refused: unknown user");
+            tracing::info!(?username, "login refused: unknown user");
             return Err(wrong_credentials());
         }
         Err(e) => return Err(e.into()),

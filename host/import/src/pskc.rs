@@ -534,10 +534,12 @@ fn end_element<R>(p: &mut Pskc<R>) -> Step {
     Step::Continue
 }
 
-/// An attribute's unescaped value, looked up by local name.
+/// An attribute's unescaped value, looked up by local name (the first if repeated). Without
+/// quick-xml's duplicate check, which is quadratic in the number of attributes of an element.
 fn attr(start: &BytesStart<'_>, name: &[u8]) -> Option<String> {
     start
         .attributes()
+        .with_checks(false)
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
         .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))

@@ -214,7 +214,18 @@ impl Tessera {
         let now = self.now();
         self.purge_challenges_now_and_then(now);
         let (user, serials) = match (&req.serial, &req.user, &req.transaction_id) {
-            (Some(serial), _, _) => (self.owner_of_serial(serial)?, vec![serial.clone()]),
+            (Some(serial), Some(login), _) => {
+                // privacyIDEA: the token must be the given user's (api/validate.py).
+                let u = self.resolve_user(login, req.realm.as_deref())?;
+                let t = self.token_record(serial)?;
+                if !crate::owned_by(&t, &u) {
+                    return Err(PiError::parameter(
+                        "Given serial does not belong to given user!",
+                    ));
+                }
+                (Some(u), vec![serial.clone()])
+            }
+            (Some(serial), None, _) => (self.owner_of_serial(serial)?, vec![serial.clone()]),
             (None, Some(login), _) => match self.resolve_user(
                 login,
                 self.policy_realm(login, req.realm.as_deref(), req.client)?
