@@ -17,6 +17,7 @@ mod hotp_wire;
 mod import;
 mod lifecycle;
 mod policies;
+mod policy_admin;
 mod race;
 mod readme;
 mod rights;

@@ -79,7 +79,7 @@ impl ImportReport {
     fn fail(&mut self, line: usize, serial: Option<String>, reason: String) {
         self.n_not_imported += 1;
         if self.not_imported.len() < REPORT_CAP {
-            tracing::warn!(line, serial = serial.as_deref().unwrap_or(""), %reason, "token not imported");
+            tracing::debug!(line, serial = ?serial.as_deref().unwrap_or(""), %reason, "token not imported");
             self.not_imported.push(NotImported {
                 line,
                 serial,

@@ -126,13 +126,15 @@ impl Tessera {
         }
     }
 
-    /// `POST /policy/<name>`: create or replace. Returns the policy's position (privacyIDEA's id).
+    /// `POST /policy/<name>`: create, or change the fields sent (privacyIDEA's `set_policy`).
+    /// Returns the policy's position (privacyIDEA's id).
     pub async fn set_policy(&self, name: &str, params: &Params) -> Result<usize, PiError> {
-        let policy = Policy::from_params(
-            name,
-            |k| params.get(k).map(str::to_string),
-            &self.inner.policies.catalogue,
-        )?;
+        let catalogue = &self.inner.policies.catalogue;
+        let sent = |k: &str| params.get(k).map(str::to_string);
+        let policy = match self.policy_set().get(name) {
+            Some(stored) => stored.update_from_params(sent, catalogue)?,
+            None => Policy::from_params(name, sent, catalogue)?,
+        };
         self.store_policy(&policy).await?;
         let set = self.policy_set();
         Ok(set

@@ -1,4 +1,5 @@
-//! `tessera admin add|list|delete` and `tessera enckey create`: offline maintenance of a data directory.
+//! `tessera admin add|list|delete` and `tessera enckey create`: offline maintenance of a data directory
+//! (`block_on` and `pi` are shared with the other offline commands).
 
 use std::io::{BufRead, IsTerminal};
 
@@ -114,7 +115,7 @@ fn check_password(password: Zeroizing<String>) -> anyhow::Result<Zeroizing<Strin
     Ok(password)
 }
 
-fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -122,7 +123,7 @@ fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
     Ok(rt.block_on(f))
 }
 
-fn pi(e: tessera_proto::PiError) -> anyhow::Error {
+pub(crate) fn pi(e: tessera_proto::PiError) -> anyhow::Error {
     anyhow::anyhow!(
         "{}",
         e.message.strip_prefix("ERR905: ").unwrap_or(&e.message)

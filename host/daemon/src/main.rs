@@ -5,6 +5,7 @@ mod admin;
 mod audit_cmd;
 mod config;
 mod datadir;
+mod policy_cmd;
 mod serve;
 mod token_cmd;
 
@@ -51,6 +52,10 @@ enum Command {
     /// Manage tokens offline: import seed files (stop `tessera serve` first).
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
+    /// List, delete or disable policies offline, e.g. after an admin policy locked every
+    /// administrator out (stop `tessera serve` first).
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
     /// Check the audit log's signatures and hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -163,6 +168,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             admin::create_enckey(&common.load(None, None)?)
         }
         Command::Token(command) => token_cmd::run(command),
+        Command::Policy(command) => policy_cmd::run(command),
         Command::Audit(AuditCommand::Verify { common }) => {
             audit_cmd::verify(&common.load(None, None)?)
         }

@@ -110,6 +110,37 @@ impl Policy {
         })
     }
 
+    /// The policy as `POST /policy/<name>` parameters (lists as JSON arrays, the actions as a JSON
+    /// object): `from_params` reads them back into an equal policy.
+    pub fn to_params(&self) -> BTreeMap<&'static str, String> {
+        let action: Map<String, Value> = self
+            .action
+            .iter()
+            .filter(|(_, v)| v.is_set())
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        let list = |l: &Vec<String>| Value::from(l.clone()).to_string();
+        BTreeMap::from([
+            ("scope", self.scope.to_string()),
+            ("action", Value::Object(action).to_string()),
+            ("active", self.active.to_string()),
+            ("priority", self.priority.to_string()),
+            ("realm", list(&self.realm)),
+            ("resolver", list(&self.resolver)),
+            ("user", list(&self.user)),
+            ("adminrealm", list(&self.adminrealm)),
+            ("adminuser", list(&self.adminuser)),
+            ("client", list(&self.client)),
+            ("time", self.time.clone()),
+            ("check_all_resolvers", self.check_all_resolvers.to_string()),
+            (
+                "user_case_insensitive",
+                self.user_case_insensitive.to_string(),
+            ),
+            ("description", self.description.clone()),
+        ])
+    }
+
     /// The actions in privacyIDEA's text form, `otppin=userstore, passOnNoToken` (commas inside
     /// values escaped as `\,`). `POST /policy/<name>` reads this form back.
     pub fn action_string(&self) -> String {

@@ -85,6 +85,22 @@ impl Policy {
         Ok(policy)
     }
 
+    /// `POST /policy/<name>` on this existing policy: as privacyIDEA's `set_policy`, only the
+    /// parameters `get` returns change (an empty one clears its field); the rest are kept. The result
+    /// is checked as a whole, as `from_params` checks a new policy.
+    pub fn update_from_params(
+        &self,
+        get: impl Fn(&str) -> Option<String>,
+        catalogue: &Catalogue,
+    ) -> Result<Policy, PiError> {
+        let stored = self.to_params();
+        Policy::from_params(
+            &self.name,
+            |k| get(k).or_else(|| stored.get(k).cloned()),
+            catalogue,
+        )
+    }
+
     /// Re-checks a stored policy against the catalogue (for example after a token type was removed):
     /// the same rules as `from_params`.
     pub fn validate(&self, catalogue: &Catalogue) -> Result<(), PiError> {

@@ -362,3 +362,71 @@ fn bad_input_is_a_400_that_names_the_problem() {
         );
     }
 }
+
+fn update(stored: &Policy, params: &[(&str, &str)]) -> Result<Policy, PiError> {
+    let map: HashMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    stored.update_from_params(|k| map.get(k).cloned(), &catalogue())
+}
+
+#[test]
+fn an_update_changes_only_the_parameters_sent() {
+    let stored = from(
+        "scoped",
+        &[
+            ("scope", "authentication"),
+            (
+                "action",
+                "otppin=none, challenge_text=Hello\\, {user}: OTP?",
+            ),
+            ("realm", "realmX"),
+            ("user", "alice, -bob"),
+            ("client", "10.0.0.0/8"),
+            ("priority", "5"),
+            ("time", "Mon-Fri: 9-18"),
+            ("description", "scoped one"),
+        ],
+    )
+    .unwrap();
+    // The parameter form reads back into the same policy.
+    assert_eq!(update(&stored, &[]).unwrap(), stored);
+
+    let changed = update(
+        &stored,
+        &[
+            ("scope", "authentication"),
+            ("action", "otppin=userstore"),
+            ("active", "false"),
+        ],
+    )
+    .unwrap();
+    let mut expected = stored.clone();
+    expected.action = BTreeMap::from([("otppin".into(), ActionValue::Str("userstore".into()))]);
+    expected.active = false;
+    assert_eq!(changed, expected);
+    assert_eq!(
+        (changed.realm, changed.client, changed.priority),
+        (
+            vec!["realmX".to_string()],
+            vec!["10.0.0.0/8".to_string()],
+            5
+        )
+    );
+
+    // An empty parameter clears its field; the others stay.
+    let cleared = update(&stored, &[("realm", ""), ("time", "")]).unwrap();
+    assert_eq!((cleared.realm.len(), cleared.time.as_str()), (0, ""));
+    assert_eq!((cleared.user, cleared.priority), (stored.user.clone(), 5));
+
+    // The result is checked as a whole: the kept actions do not exist in the new scope.
+    let err = update(&stored, &[("scope", "admin")]).unwrap_err();
+    assert!(err.message.contains("in scope 'admin'"), "{}", err.message);
+    let err = update(&stored, &[("adminuser", "alice")]).unwrap_err();
+    assert!(
+        err.message.contains("only allowed in the admin scope"),
+        "{}",
+        err.message
+    );
+}
