@@ -30,6 +30,13 @@ impl Policy {
         catalogue: &Catalogue,
     ) -> Result<Policy, PiError> {
         check_name(name)?;
+        for param in FIELDS {
+            if get(param).is_some_and(|v| v.len() > MAX_FIELD) {
+                return Err(PiError::parameter(format!(
+                    "Parameter '{param}' is longer than {MAX_FIELD} bytes."
+                )));
+            }
+        }
         let given = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -148,11 +155,33 @@ impl Policy {
 }
 
 /// A policy name: 1 to 64 letters, digits, `_`, `-` or `.`, and not one of the reserved words.
+/// The longest value of one policy parameter (a list of realms, a description ...).
+pub const MAX_FIELD: usize = 16 * 1024;
+
+/// The parameters a policy is made of (each at most [`MAX_FIELD`] bytes).
+const FIELDS: [&str; 13] = [
+    "scope",
+    "action",
+    "realm",
+    "resolver",
+    "user",
+    "adminrealm",
+    "adminuser",
+    "client",
+    "time",
+    "description",
+    "priority",
+    "active",
+    "conditions",
+];
+
 pub fn check_name(name: &str) -> Result<(), PiError> {
     let ok_chars = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if name.is_empty() || name.len() > 64 || !ok_chars {
+    // "." and ".." cannot be addressed in a URL path.
+    let only_dots = name.chars().all(|c| c == '.');
+    if name.is_empty() || name.len() > 64 || !ok_chars || only_dots {
         return Err(PiError::parameter(format!(
             "The policy name '{name}' is invalid: use 1 to 64 letters, digits, '_', '-' or '.'."
         )));

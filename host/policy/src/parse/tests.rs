@@ -198,6 +198,7 @@ fn bad_input_is_a_400_that_names_the_problem() {
         base
     };
     let long_name = "p".repeat(65);
+    let huge_realms: &'static str = "realm1,".repeat(3000).leak();
     let table: Vec<(&str, Params, &str)> = vec![
         (
             "p",
@@ -345,7 +346,13 @@ fn bad_input_is_a_400_that_names_the_problem() {
             "The policy name 'bad name' is invalid: use 1 to 64 letters, digits, '_', '-' or '.'",
         ),
         ("", auth("otppin=none"), "The policy name '' is invalid"),
+        ("..", auth("otppin=none"), "The policy name '..' is invalid"),
         (&long_name, auth("otppin=none"), "is invalid"),
+        (
+            "p",
+            with(auth("otppin=none"), "realm", huge_realms),
+            "Parameter 'realm' is longer than 16384 bytes.",
+        ),
         (
             "Defs",
             auth("otppin=none"),
