@@ -11,10 +11,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use data_encoding::{BASE32_NOPAD, BASE64_NOPAD, HEXLOWER, HEXUPPER};
 use serde_json::{Value, json};
 
 use crate::harness::api::Part;
+use crate::harness::at_rest::{assert_no_key_on_disk, contains, needles};
 use crate::harness::{
     Api, Captured, Mismatches, RFC_KEY, Resp, Server, hotp, now_with_step_margin, totp,
 };
@@ -394,53 +394,6 @@ fn bad_lines_are_reported_by_line_and_existing_serials_need_overwrite() {
     check_serial(&anon, "EXIST01", &hotp(KEY_B, 0)).expect_auth("ACCEPT", "matching 1 tokens");
 }
 
-/// Every form of `key` a careless implementation could have written.
-fn needles(key_hex: &str) -> Vec<(&'static str, Vec<u8>)> {
-    let raw = HEXLOWER.decode(key_hex.as_bytes()).unwrap();
-    vec![
-        ("raw bytes", raw.clone()),
-        ("hex", HEXLOWER.encode(&raw).into_bytes()),
-        ("HEX", HEXUPPER.encode(&raw).into_bytes()),
-        ("base32", BASE32_NOPAD.encode(&raw).into_bytes()),
-        ("base64", BASE64_NOPAD.encode(&raw).into_bytes()),
-    ]
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
-/// Panics if a file under the (stopped) server's data dir, or its log, holds one of `keys`.
-fn assert_no_seed_on_disk(server: &Server, keys: &[&str]) {
-    let mut files = Vec::new();
-    files_under(&server.data_dir(), &mut files);
-    assert!(files.len() > 1, "the data dir is empty: {files:?}");
-    files.push(server.log_path());
-    for file in &files {
-        let bytes = fs::read(file).unwrap();
-        for key in keys {
-            for (form, needle) in needles(key) {
-                assert!(
-                    !contains(&bytes, &needle),
-                    "{} holds imported key {key} as {form}",
-                    file.display()
-                );
-            }
-        }
-    }
-}
-
 #[test]
 fn imported_seeds_are_encrypted_at_rest() {
     let mut server = Server::start();
@@ -485,5 +438,5 @@ fn imported_seeds_are_encrypted_at_rest() {
         }
     }
     server.stop();
-    assert_no_seed_on_disk(&server, &keys);
+    assert_no_key_on_disk(&server, &keys);
 }

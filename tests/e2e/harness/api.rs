@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::at_rest::contains;
+
 /// A client bound to one server, optionally sending an `Authorization` header.
 #[derive(Clone)]
 pub struct Api {
@@ -201,10 +203,6 @@ impl<'a> Part<'a> {
             body,
         }
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn finish(result: Result<ureq::Response, ureq::Error>) -> Result<Resp, String> {

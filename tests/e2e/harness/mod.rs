@@ -2,6 +2,7 @@
 //! and the user store every test realm is built on.
 
 pub mod api;
+pub mod at_rest;
 pub mod otp;
 pub mod server;
 pub mod shape;

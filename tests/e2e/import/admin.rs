@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{
-    KEY_A, KEY_B, PSK, assert_no_seed_on_disk, check_serial, counts, figure6_tampered, hotp_digits,
-    load, rfc6030_path,
+    KEY_A, KEY_B, PSK, check_serial, counts, figure6_tampered, hotp_digits, load, rfc6030_path,
 };
+use crate::harness::at_rest::assert_no_key_on_disk;
 use crate::harness::server::tessera_bin;
 use crate::harness::{Api, RFC_KEY, Resp, Server, hotp, now_with_step_margin, setup_realm, totp};
 use crate::policies::set_policy;
@@ -205,7 +205,7 @@ fn the_cli_imports_into_a_stopped_servers_data_dir() {
     check_serial(&anon, "987654321", &hotp_digits(RFC_KEY, 0, 8))
         .expect_auth("ACCEPT", "matching 1 tokens");
     server.stop();
-    assert_no_seed_on_disk(&server, &[KEY_A, KEY_B, RFC_KEY]);
+    assert_no_key_on_disk(&server, &[KEY_A, KEY_B, RFC_KEY]);
 }
 
 /// A client with the JWT of a local administrator.
